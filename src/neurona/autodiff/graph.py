@@ -1,0 +1,112 @@
+"""The graph machinery: gradient mode, topological order, and the backward pass."""
+
+from __future__ import annotations
+
+import functools
+import threading
+
+import numpy as np
+
+_state = threading.local()
+
+
+def is_grad_enabled() -> bool:
+    """Whether operations currently record the graph for backward()."""
+    return getattr(_state, "enabled", True)
+
+
+class no_grad:
+    """Context manager (and decorator) that stops recording the graph.
+
+    Tensors computed inside have no parents and ``requires_grad=False``: inference
+    builds no graph and keeps no intermediate arrays alive.
+
+    Example:
+        >>> with no_grad():
+        ...     y = model_output(x)
+    """
+
+    def __enter__(self):
+        self._previous = is_grad_enabled()
+        _state.enabled = False
+        return self
+
+    def __exit__(self, *exc_info):
+        _state.enabled = self._previous
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with no_grad():
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
+    """Sum ``grad`` back down to ``shape``, undoing NumPy broadcasting.
+
+    Broadcasting adds leading axes and stretches axes of length 1; the gradient of
+    a broadcast value is the sum over every place it was copied to. This is the one
+    place in the engine that deals with it, so no op's backward juggles shapes.
+    """
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra > 0:
+        grad = grad.sum(axis=tuple(range(extra)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if stretched:
+        grad = grad.sum(axis=stretched, keepdims=True)
+    return grad.reshape(shape)
+
+
+def topological_order(root, only_requiring_grad: bool = False) -> list:
+    """Every node the root depends on, each after all of its parents.
+
+    Iterative depth-first search (no recursion limit: a chain of 100,000 ops is
+    fine); a node reached along many paths appears once.
+    """
+    order, visited = [], set()
+    stack = [(root, False)]
+    while stack:
+        node, parents_done = stack.pop()
+        if parents_done:
+            order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        stack.append((node, True))
+        for parent in node._parents:
+            if id(parent) not in visited and (parent.requires_grad or not only_requiring_grad):
+                stack.append((parent, False))
+    return order
+
+
+def backward(root, grad: np.ndarray) -> None:
+    """Reverse-mode pass: push ``grad`` (dL/droot) to every node that requires grad.
+
+    Each node's gradient is complete before its own backward runs, because nodes
+    are visited in reverse topological order. Gradients accumulate into ``.grad``
+    (zeroing is the caller's job, e.g. ``optimizer.zero_grad()``); every node of
+    the graph keeps its gradient, so drawn graphs can show all of them.
+    """
+    pending = {id(root): grad}
+    for node in reversed(topological_order(root, only_requiring_grad=True)):
+        g = pending.pop(id(node), None)
+        if g is None:
+            continue
+        # Out of place: g may be shared with a sibling (add passes one array to both).
+        node.grad = g if node.grad is None else node.grad + g
+        if node._backward is None:
+            continue
+        for parent, parent_grad in zip(node._parents, node._backward(g)):
+            if parent_grad is None or not parent.requires_grad:
+                continue
+            parent_grad = unbroadcast(parent_grad, parent.data.shape)
+            if parent_grad.dtype != parent.data.dtype:
+                parent_grad = parent_grad.astype(parent.data.dtype)
+            seen = pending.get(id(parent))
+            pending[id(parent)] = parent_grad if seen is None else seen + parent_grad
