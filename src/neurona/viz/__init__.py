@@ -1,0 +1,5 @@
+"""Read-only views of the core: computational graphs as Graphviz DOT, drawn to files or shown inline in Jupyter."""
+
+from .dot import Drawing, GraphvizNotFoundWarning, draw, to_dot
+
+__all__ = ["to_dot", "draw", "Drawing", "GraphvizNotFoundWarning"]
