@@ -41,9 +41,9 @@ def _axes(op: str, axis, ndim: int):
     items = axis if isinstance(axis, (tuple, list)) else (axis,)
     out = []
     for a in items:
-        if not isinstance(a, (int, np.integer)) or isinstance(a, bool) or not -ndim <= a < max(ndim, 1):
+        if not isinstance(a, (int, np.integer)) or isinstance(a, bool) or not -ndim <= a < ndim:
             raise ValueError(f"{op}: axis must be an int in [{-ndim}, {ndim}) for a {ndim}-d tensor. Received: axis={axis!r}")
-        out.append(int(a) % max(ndim, 1))
+        out.append(int(a) % ndim)
     return tuple(out)
 
 
@@ -120,8 +120,8 @@ def sum(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001 (
 def mean(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:
     """Composed: a sum scaled by 1/count."""
     axes = _axes("mean", axis, a.ndim)
-    count = int(np.prod([a.shape[i] for i in axes])) if axes else 1
-    return sum(a, axes, keepdims) * (1.0 / max(count, 1))
+    count = int(np.prod([a.shape[i] for i in axes]))  # 1 when axes is empty
+    return sum(a, axes, keepdims) * (1.0 / (count or 1))
 
 
 def max(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
