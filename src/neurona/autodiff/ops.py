@@ -44,7 +44,16 @@ def _axes(op: str, axis, ndim: int):
         if not isinstance(a, (int, np.integer)) or isinstance(a, bool) or not -ndim <= a < ndim:
             raise ValueError(f"{op}: axis must be an int in [{-ndim}, {ndim}) for a {ndim}-d tensor. Received: axis={axis!r}")
         out.append(int(a) % ndim)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: axis must not name an axis twice. Received: axis={axis!r}")
     return tuple(out)
+
+
+def _axis(op: str, axis, ndim: int) -> int:
+    """A single axis (softmax, concat): an int, normalised to be non-negative."""
+    if axis is None or isinstance(axis, (tuple, list)):
+        raise ValueError(f"{op}: axis must be a single int. Received: axis={axis!r}")
+    return _axes(op, axis, ndim)[0]
 
 
 def _expand(g: np.ndarray, axes: tuple, keepdims: bool) -> np.ndarray:
@@ -198,7 +207,7 @@ def maximum(a, b) -> Tensor:
 
 # ----- softmax family (shifted by the max, so exp never overflows) -----
 def softmax(a: Tensor, axis: int = -1) -> Tensor:
-    (axis,) = _axes("softmax", axis, a.ndim)
+    axis = _axis("softmax", axis, a.ndim)
     e = np.exp(a.data - a.data.max(axis=axis, keepdims=True))
     out = e / e.sum(axis=axis, keepdims=True)
     return Tensor._from_op(out, (a,), "softmax",
@@ -206,7 +215,7 @@ def softmax(a: Tensor, axis: int = -1) -> Tensor:
 
 
 def log_softmax(a: Tensor, axis: int = -1) -> Tensor:
-    (axis,) = _axes("log_softmax", axis, a.ndim)
+    axis = _axis("log_softmax", axis, a.ndim)
     shifted = a.data - a.data.max(axis=axis, keepdims=True)
     out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
     return Tensor._from_op(out, (a,), "log_softmax",
@@ -279,7 +288,7 @@ def concat(tensors, axis: int = 0) -> Tensor:
     if not isinstance(tensors, (list, tuple)) or not tensors:
         raise ValueError(f"concat: tensors must be a non-empty list of Tensors. Received: {tensors!r:.80}")
     tensors = tuple(_lift(t, op="concat") for t in tensors)
-    (axis,) = _axes("concat", axis, tensors[0].ndim)
+    axis = _axis("concat", axis, tensors[0].ndim)
     try:
         out = np.concatenate([t.data for t in tensors], axis=axis)
     except ValueError as exc:
