@@ -15,7 +15,10 @@ _FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64
 def _as_float_array(data, dtype, what: str = "data") -> np.ndarray:
     """Validate ``data`` and return it as a floating ndarray (no copy when it already is one)."""
     if dtype is not None:
-        dtype = np.dtype(dtype)
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError as exc:
+            raise TypeError(f"Tensor: dtype must be float16, float32 or float64. Received: dtype={dtype!r}") from exc
         if dtype not in _FLOAT_DTYPES:
             raise TypeError(f"Tensor: dtype must be float16, float32 or float64. Received: dtype={dtype}")
     if isinstance(data, (str, bytes)):
