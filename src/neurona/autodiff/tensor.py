@@ -82,8 +82,8 @@ class Tensor:
     @classmethod
     def _from_op(cls, data: np.ndarray, parents: tuple, op: str, backward) -> "Tensor":
         """The output of an op: linked to its parents only while the graph is being recorded."""
-        out = cls.__new__(cls)
-        out.data, out.grad, out.name, out._op = data, None, None, op
+        out = cls.__new__(cls)  # np.asarray: NumPy returns 0-d results as scalars, not arrays
+        out.data, out.grad, out.name, out._op = np.asarray(data), None, None, op
         if graph.is_grad_enabled() and any(p.requires_grad for p in parents):
             out.requires_grad, out._parents, out._backward = True, parents, backward
         else:
