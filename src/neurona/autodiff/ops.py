@@ -164,7 +164,8 @@ def clip(a: Tensor, low: float, high: float) -> Tensor:
     if not (is_scalar(low) and is_scalar(high)) or low > high:
         raise ValueError(f"clip: low and high must be real numbers with low <= high. Received: low={low!r}, high={high!r}")
     inside = (a.data >= low) & (a.data <= high)
-    return Tensor._from_op(np.clip(a.data, low, high), (a,), "clip", lambda g: (g * inside,))
+    out = np.clip(a.data, low, high).astype(a.dtype, copy=False)  # np.float64 bounds must not upcast float32
+    return Tensor._from_op(out, (a,), "clip", lambda g: (g * inside,))
 
 
 def tanh(a: Tensor) -> Tensor:
@@ -189,7 +190,8 @@ def leaky_relu(a: Tensor, alpha: float = 0.1) -> Tensor:
 
 
 def elu(a: Tensor, alpha: float = 1.0) -> Tensor:
-    negative = alpha * np.expm1(np.minimum(a.data, 0))  # expm1 of a non-positive number cannot overflow
+    # expm1 of a non-positive number cannot overflow; astype: an np.float64 alpha must not upcast float32
+    negative = (alpha * np.expm1(np.minimum(a.data, 0))).astype(a.dtype, copy=False)
     out = np.where(a.data > 0, a.data, negative)
     return Tensor._from_op(out, (a,), f"elu({alpha:g})", lambda g: (g * np.where(a.data > 0, 1, negative + alpha),))
 
