@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import os
 import shutil
+import stat
 import subprocess
 import tempfile
 import warnings
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..autodiff import Tensor, topological_order
+from ..autodiff import Tensor
 
 _RANKDIRS = ("LR", "TB", "RL", "BT")
 _RENDERED = ("svg", "png", "pdf")
@@ -27,11 +28,31 @@ class GraphvizNotFoundWarning(UserWarning):
 
 
 # ----- graph -> DOT text -----
+def reading_order(t: Tensor) -> list:
+    """Every node of the graph that produced ``t``, once each, parents before children.
+
+    Like ``autodiff.topological_order`` but visiting each node's parents first to last,
+    so the order reads like the formula (w0, x0, w0*x0, w1, ...): drawings and tables
+    list nodes in it. Iterative, so deep graphs are fine.
+    """
+    order, visited, stack = [], set(), [(t, False)]
+    while stack:
+        node, parents_done = stack.pop()
+        if parents_done:
+            order.append(node)
+        elif id(node) not in visited:
+            visited.add(id(node))
+            stack.append((node, True))
+            stack.extend((parent, False) for parent in reversed(node._parents) if id(parent) not in visited)
+    return order
+
+
 def _number(value: float, precision: int) -> str:
-    """A number with ``precision`` decimals; scientific notation where that would hide it (tiny or huge)."""
+    """A number with ``precision`` decimals (no "-0.000"); scientific notation where that would hide it."""
     value = float(value)
     if value == 0 or not np.isfinite(value) or 10.0 ** -precision <= abs(value) < 1e6:
-        return f"{value:.{precision}f}"
+        text = f"{value:.{precision}f}"
+        return text[1:] if text.startswith("-") and float(text) == 0 else text
     return f"{value:.{precision}e}"
 
 
@@ -43,8 +64,8 @@ def _summary(array: np.ndarray, precision: int) -> str:
     if array.size == 0:
         return f"{array.shape} empty"
     if array.size <= 4:
-        return np.array2string(array, separator=", ", max_line_width=1000,
-                               formatter={"float_kind": lambda v: _number(v, precision)})
+        text = np.array2string(array, separator=", ", formatter={"float_kind": lambda v: _number(v, precision)})
+        return text.replace("\n", "")
     mean, low, high = (_number(f(array), precision) for f in (np.mean, np.min, np.max))
     return f"{array.shape} mean {mean} [min {low}, max {high}]"
 
@@ -52,7 +73,7 @@ def _summary(array: np.ndarray, precision: int) -> str:
 def _title(node: Tensor) -> str:
     """What a node is: a leaf's name (or 'const'/'input'), an op's label (with its name, if it has one)."""
     if node._op:
-        return f"{node.name} = {node._op}" if node.name else node._op
+        return f"{node.name} = {node._op}" if node.name and node.name != node._op else node._op
     if node.name:
         return node.name
     return "const" if node.data.ndim == 0 and not node.requires_grad else "input"
@@ -99,7 +120,7 @@ def to_dot(t: Tensor, *, rankdir: str = "LR", show_grad: bool = True, precision:
         >>> print(to_dot(y))
     """
     _check_options(t, rankdir, precision)
-    order = topological_order(t)
+    order = reading_order(t)
     ids = {id(node): f"n{i}" for i, node in enumerate(order)}
     lines = ["digraph neurona {", f"  rankdir={rankdir};", '  node [fontname="Helvetica", fontsize=11];']
     for node in order:
@@ -128,12 +149,22 @@ def _render(source: str, fmt: str, timeout: float) -> bytes:
     return done.stdout
 
 
+def _file_mode(path: Path) -> int:
+    """The existing file's permissions, or what a plain open() would give a new file (0666 less the umask)."""
+    if path.exists():
+        return stat.S_IMODE(path.stat().st_mode)
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def _write_atomically(path: Path, data: bytes) -> None:
     """Write to a temporary file in the same folder, then rename it over ``path``: never a half-written file."""
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(data)
+        os.chmod(temporary, _file_mode(path))  # mkstemp makes 0600; give the file an ordinary mode
         os.replace(temporary, path)
     except BaseException:
         if os.path.exists(temporary):
