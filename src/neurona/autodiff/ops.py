@@ -234,6 +234,9 @@ def softmax_cross_entropy(logits: Tensor, target: np.ndarray) -> Tensor:
     Returns:
         A Tensor of shape (N,).
     """
+    target = np.asarray(target)
+    if target.ndim == 2:  # probability rows in the logits' dtype: float64 one-hots must not upcast the loss
+        target = target.astype(logits.dtype, copy=False)
     shifted = logits.data - logits.data.max(axis=1, keepdims=True)
     log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     rows = np.arange(len(log_probs))
