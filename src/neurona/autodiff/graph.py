@@ -98,8 +98,9 @@ def backward(root, grad: np.ndarray) -> None:
         g = pending.pop(id(node), None)
         if g is None:
             continue
-        # Out of place: g may be shared with a sibling (add passes one array to both).
-        node.grad = g if node.grad is None else node.grad + g
+        # A copy the first time, out of place after: g may be shared with a sibling (add passes one
+        # array to both) or be a view of another gradient, and each .grad must be safe to update in place.
+        node.grad = np.array(g) if node.grad is None else node.grad + g
         if node._backward is None:
             continue
         for parent, parent_grad in zip(node._parents, node._backward(g)):
