@@ -150,12 +150,8 @@ def _render(source: str, fmt: str, timeout: float) -> bytes:
 
 
 def _file_mode(path: Path) -> int:
-    """The existing file's permissions, or what a plain open() would give a new file (0666 less the umask)."""
-    if path.exists():
-        return stat.S_IMODE(path.stat().st_mode)
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
+    """The existing file's permissions, else 0644 (reading the umask would mean briefly changing it)."""
+    return stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -201,7 +197,8 @@ class Drawing:
         return {"image/svg+xml": svg} if svg is not None else {"text/plain": self.source}
 
     def __repr__(self) -> str:
-        return f"Drawing(path={str(self.path) if self.path else None!r}{', note=' + repr(self.note) if self.note else ''})"
+        path = str(self.path) if self.path is not None else None
+        return f"Drawing(path={path!r}, note={self.note!r})" if self.note else f"Drawing(path={path!r})"
 
 
 def draw(t: Tensor, path=None, *, timeout: float = 60, **dot_options) -> Drawing:
