@@ -30,6 +30,19 @@ def atomic_write(path: str | os.PathLike):
     _fsync_folder(path.parent)
 
 
+def is_writable(folder: str | os.PathLike) -> bool:
+    """True if we may create files in `folder`: permitted, and not marked read-only by its mode bits.
+
+    The mode check matters for root, whom os.access() lets write into an r-x folder; we honour
+    the read-only marking anyway (shared data folders are read-only on purpose).
+    """
+    try:
+        marked_writable = os.stat(folder).st_mode & 0o222
+    except OSError:
+        return False
+    return bool(marked_writable) and os.access(folder, os.W_OK)
+
+
 def _fsync_folder(folder: Path) -> None:
     """Make the rename itself durable (POSIX); silently skipped where folders can't be opened."""
     with contextlib.suppress(OSError):

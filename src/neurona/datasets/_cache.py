@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-from ._atomic import atomic_write
+from ._atomic import atomic_write, is_writable
 
 # Bump when the cached layout changes, so old caches are rebuilt rather than misread.
 FORMAT_VERSION = 1
@@ -79,8 +78,8 @@ def write(candidates: list[Path], arrays: dict, key: str) -> Path | None:
     for path in candidates:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            if not os.access(path.parent, os.W_OK):
-                continue
+            if not is_writable(path.parent):
+                continue  # e.g. a read-only shared data folder: fall back to the user cache
             with atomic_write(path) as file:
                 np.savez(file, **payload)  # uncompressed: loading is then a plain read
             return path

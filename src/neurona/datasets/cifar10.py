@@ -9,6 +9,7 @@ import urllib.request
 from pathlib import Path
 
 from . import _cache
+from ._atomic import is_writable
 from ._cifar10_source import FOLDER_NAME, CorruptDatasetError, read_source, source_files
 from ._download import ChecksumError, DownloadError, download
 from ._safe_pickle import UnsafePickleError
@@ -99,6 +100,9 @@ def _source_or_download(folder: Path, origin: str, download_missing: bool, progr
     except OSError as exc:
         raise DownloadError(f"Cannot create {folder} to download CIFAR-10 into: {exc}. "
                             f"Set {ENV_VAR} to a writable folder.") from exc
+    if not is_writable(folder):
+        raise DownloadError(f"Cannot download CIFAR-10 into {folder}: the folder is read-only. "
+                            f"Set {ENV_VAR} to a writable folder, or put the archive there by hand.")
     return download(URL, folder / ARCHIVE_NAMES[0], MD5, opener=_urlopen, progress=progress)
 
 
