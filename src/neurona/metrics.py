@@ -1,0 +1,85 @@
+"""Metrics computed on plain arrays after each step: accuracy (chosen by the targets) and MSE."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _checks
+from .losses import one_hot_like
+
+_MODES = ("auto", "argmax", "sign", "threshold")
+
+
+class Metric:
+    """Base class: ``metric.total(y_pred, y_true)`` sums the metric over a batch (for running means)."""
+
+    name = "metric"
+
+    def adapt(self, y_true: np.ndarray, n_outputs: int) -> None:
+        """Fix any choice that depends on the whole training set's targets."""
+
+    def total(self, y_pred: np.ndarray, y_true: np.ndarray) -> float:
+        raise NotImplementedError
+
+    def __call__(self, y_pred, y_true) -> float:
+        y_pred, y_true = np.asarray(y_pred), np.asarray(y_true)
+        if y_pred.ndim == 1:
+            y_pred = y_pred.reshape(-1, 1)
+        self.adapt(y_true, y_pred.shape[1])
+        return self.total(y_pred, y_true) / max(len(y_true), 1)
+
+
+class Accuracy(Metric):
+    """The fraction of samples classified right; how depends on the targets.
+
+    - ``argmax``: several outputs (or one-hot / integer-label targets): argmax of the outputs.
+    - ``sign``: one output and ±1 targets (XOR, parity): sign of the output.
+    - ``threshold``: one output and 0/1 targets: output > 0.5.
+
+    Args:
+        mode: "auto" (choose from the training targets, as above) or one of the three.
+    """
+
+    name = "accuracy"
+
+    def __init__(self, mode: str = "auto"):
+        if mode not in _MODES:
+            raise ValueError(f"Accuracy: mode must be one of {', '.join(_MODES)}. Received: mode={mode!r}")
+        self.mode = mode
+        self._resolved = None if mode == "auto" else mode
+
+    def adapt(self, y_true, n_outputs):
+        if self.mode != "auto":
+            return
+        if n_outputs > 1:
+            self._resolved = "argmax"
+        elif np.any(y_true < 0):
+            self._resolved = "sign"
+        else:
+            self._resolved = "threshold"
+
+    def total(self, y_pred, y_true):
+        if self._resolved is None:
+            raise RuntimeError("Accuracy: call adapt(y_true, n_outputs) before total()")
+        if self._resolved == "argmax":
+            labels = y_true if y_true.ndim == 1 else y_true.argmax(axis=1)
+            return float(np.count_nonzero(y_pred.argmax(axis=1) == labels))
+        truth = y_true.reshape(y_pred.shape)
+        if self._resolved == "sign":
+            return float(np.count_nonzero(np.sign(y_pred) == np.sign(truth)))
+        return float(np.count_nonzero((y_pred > 0.5) == (truth > 0.5)))
+
+
+class MSE(Metric):
+    """Mean over samples of the squared error summed over outputs (integer labels count as one-hot)."""
+
+    name = "mse"
+
+    def total(self, y_pred, y_true):
+        diff = y_pred - one_hot_like(y_true, y_pred)
+        return float((diff * diff).sum())
+
+
+def get(identifier) -> Metric:
+    """A Metric from an instance or a name (``"accuracy"``, ``"mse"``)."""
+    return _checks.lookup("metric", identifier, {"accuracy": Accuracy, "mse": MSE}, Metric)

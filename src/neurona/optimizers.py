@@ -1,0 +1,246 @@
+"""Optimizers, simplest first. Each keeps its state per parameter and updates ``param.data`` in place.
+
+All but BGD follow the usual convention: the step uses the gradient of the *mean*
+loss over the batch. BGD keeps the practical's convention (the gradient *summed*
+over the batch), so the practical's learning rates train as they did there.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _checks
+from .schedules import Schedule
+
+
+class Optimizer:
+    """Base class. Bind the parameters once, then ``zero_grad()`` / backward / ``step()`` each batch.
+
+    Args:
+        lr: learning rate, a positive number or a Schedule (a function of the step number).
+        clipnorm: if given, gradients are rescaled so their global L2 norm is at most this.
+    """
+
+    sums_over_batch = False
+    batch_size = None
+
+    def __init__(self, lr, clipnorm: float | None = None):
+        where = type(self).__name__
+        self.lr = lr if isinstance(lr, Schedule) else _checks.real(where, "lr", lr, low=0.0, low_open=True)
+        self.clipnorm = None if clipnorm is None else _checks.real(where, "clipnorm", clipnorm, low=0.0, low_open=True)
+        self.params, self.slots, self.iterations = [], [], 0
+
+    def bind(self, params: list) -> "Optimizer":
+        """Attach the parameters (Tensors) to update; state is created per parameter."""
+        self.params = list(params)
+        self.slots = [{name: np.zeros_like(p.data) for name in self._slot_names()} for p in self.params]
+        self.iterations = 0
+        return self
+
+    def zero_grad(self) -> None:
+        """Forget the gradients of the last step (backward accumulates otherwise)."""
+        for p in self.params:
+            p.grad = None
+
+    def current_lr(self, batch_size: int | None = None) -> float:
+        lr = self.lr(self.iterations) if isinstance(self.lr, Schedule) else self.lr
+        return lr * batch_size if self.sums_over_batch and batch_size else lr
+
+    def step(self, batch_size: int | None = None) -> None:
+        """Update every bound parameter that has a gradient.
+
+        Args:
+            batch_size: samples in this batch; only BGD uses it (its step is lr × the batch-summed gradient).
+        """
+        grads = self._clipped([p.grad for p in self.params])
+        lr = self.current_lr(batch_size)
+        self.iterations += 1
+        for p, g, slots in zip(self.params, grads, self.slots):
+            if g is not None:
+                self._update(p.data, g, slots, lr)
+
+    def _clipped(self, grads: list) -> list:
+        if self.clipnorm is None:
+            return grads
+        norm = np.sqrt(sum(float(np.vdot(g, g)) for g in grads if g is not None))
+        if norm <= self.clipnorm:
+            return grads
+        scale = self.clipnorm / norm
+        return [None if g is None else g * scale for g in grads]
+
+    def _slot_names(self) -> tuple:
+        return ("scratch",)
+
+    def _update(self, param: np.ndarray, grad: np.ndarray, slots: dict, lr: float) -> None:
+        raise NotImplementedError
+
+    def state_dict(self) -> dict:
+        """Arrays and counters needed to resume training exactly."""
+        arrays = {f"{i}.{k}": v for i, slots in enumerate(self.slots) for k, v in slots.items()}
+        return {"iterations": self.iterations, "arrays": arrays}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.iterations = int(state["iterations"])
+        for key, value in state["arrays"].items():
+            index, name = key.split(".", 1)
+            np.copyto(self.slots[int(index)][name], value)
+
+    def get_config(self) -> dict:
+        return {"lr": self.lr, "clipnorm": self.clipnorm}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, with optional (Nesterov) momentum.
+
+    v ← momentum·v − lr·g;  w ← w + v   (Nesterov: w ← w + momentum·v − lr·g).
+    With momentum=0 this is plain w ← w − lr·g.
+
+    Args:
+        lr: learning rate for the gradient of the mean batch loss.
+        momentum: in [0, 1).
+        nesterov: use Nesterov's look-ahead form.
+        clipnorm: see Optimizer.
+
+    Example:
+        >>> model.fit(x, y, loss="cce", opt=optimizers.SGD(lr=0.1, momentum=0.9), batch_size=128)
+    """
+
+    def __init__(self, lr=0.01, momentum: float = 0.0, nesterov: bool = False, clipnorm=None):
+        super().__init__(lr, clipnorm)
+        self.momentum = _checks.real("SGD", "momentum", momentum, low=0.0)
+        if self.momentum >= 1:
+            raise ValueError(f"SGD: momentum must be in [0, 1). Received: momentum={momentum!r}")
+        if not isinstance(nesterov, bool):
+            raise ValueError(f"SGD: nesterov must be a bool. Received: nesterov={nesterov!r}")
+        self.nesterov = nesterov
+
+    def _slot_names(self):
+        return ("scratch", "velocity") if self.momentum else ("scratch",)
+
+    def _update(self, param, grad, slots, lr):
+        step = np.multiply(grad, lr, out=slots["scratch"])  # preallocated: the update allocates nothing
+        if not self.momentum:
+            param -= step
+            return
+        velocity = slots["velocity"]
+        velocity *= self.momentum
+        velocity -= step
+        if self.nesterov:
+            param -= step
+            param += self.momentum * velocity
+        else:
+            param += velocity
+
+    def get_config(self):
+        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
+
+
+class BGD(SGD):
+    """The practical's mini-batch gradient descent: a step is lr × the gradient *summed* over the batch.
+
+    The practical's code summed per-example gradients while reporting the mean loss,
+    so its ``BGD(lr=1e-3, bs=128)`` moves the weights by (lr·n)·∇(mean loss) per batch
+    of n samples (the last, partial batch uses its own n). The regularization penalty is
+    part of the loss, so its gradient is scaled the same way. For SGD/Adam with a mean
+    loss, the same step needs lr × batch size.
+
+    Args:
+        lr: learning rate for the batch-summed gradient.
+        bs: samples per batch; None means the whole training set in one batch.
+        momentum, nesterov, clipnorm: as in SGD.
+
+    Example:
+        >>> model.fit(x, y, epochs=3000, loss=losses.MSE(), opt=optimizers.BGD(lr=0.01, bs=4))
+    """
+
+    sums_over_batch = True
+
+    def __init__(self, lr=0.01, bs: int | None = None, momentum: float = 0.0, nesterov: bool = False, clipnorm=None):
+        super().__init__(lr, momentum, nesterov, clipnorm)
+        self.batch_size = None if bs is None else _checks.positive_int("BGD", "bs", bs)
+
+    @property
+    def bs(self):
+        return self.batch_size
+
+    def get_config(self):
+        return {**super().get_config(), "bs": self.batch_size}
+
+
+class RMSprop(Optimizer):
+    """s ← rho·s + (1 − rho)·g²;  w ← w − lr·g / (√s + eps).
+
+    Args:
+        lr: learning rate. rho: decay of the squared-gradient average. eps: for stability.
+    """
+
+    def __init__(self, lr=1e-3, rho: float = 0.9, eps: float = 1e-7, clipnorm=None):
+        super().__init__(lr, clipnorm)
+        self.rho = _checks.real("RMSprop", "rho", rho, low=0.0, high=1.0)
+        self.eps = _checks.real("RMSprop", "eps", eps, low=0.0, low_open=True)
+
+    def _slot_names(self):
+        return ("scratch", "square_avg")
+
+    def _update(self, param, grad, slots, lr):
+        scratch, square_avg = slots["scratch"], slots["square_avg"]
+        square_avg *= self.rho
+        np.multiply(grad, grad, out=scratch)
+        square_avg += (1 - self.rho) * scratch
+        np.sqrt(square_avg, out=scratch)
+        scratch += self.eps
+        np.divide(grad, scratch, out=scratch)
+        scratch *= lr
+        param -= scratch
+
+    def get_config(self):
+        return {**super().get_config(), "rho": self.rho, "eps": self.eps}
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba): moving averages of g and g², bias-corrected.
+
+    m ← b1·m + (1 − b1)·g;  v ← b2·v + (1 − b2)·g²;  w ← w − lr·√(1 − b2ᵗ)/(1 − b1ᵗ) · m / (√v + eps)
+
+    Args:
+        lr: learning rate. beta1, beta2: decay rates in [0, 1). eps: for stability.
+    """
+
+    def __init__(self, lr=1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-7, clipnorm=None):
+        super().__init__(lr, clipnorm)
+        self.beta1 = _checks.real("Adam", "beta1", beta1, low=0.0, high=0.999999)
+        self.beta2 = _checks.real("Adam", "beta2", beta2, low=0.0, high=0.999999)
+        self.eps = _checks.real("Adam", "eps", eps, low=0.0, low_open=True)
+
+    def _slot_names(self):
+        return ("scratch", "m", "v")
+
+    def _update(self, param, grad, slots, lr):
+        scratch, m, v = slots["scratch"], slots["m"], slots["v"]
+        t = self.iterations  # already counts this step
+        m *= self.beta1
+        m += np.multiply(grad, 1 - self.beta1, out=scratch)
+        v *= self.beta2
+        np.multiply(grad, grad, out=scratch)
+        scratch *= 1 - self.beta2
+        v += scratch
+        np.sqrt(v, out=scratch)
+        scratch += self.eps
+        np.divide(m, scratch, out=scratch)
+        scratch *= lr * np.sqrt(1 - self.beta2 ** t) / (1 - self.beta1 ** t)
+        param -= scratch
+
+    def get_config(self):
+        return {**super().get_config(), "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
+
+
+_REGISTRY = {"sgd": SGD, "bgd": BGD, "rmsprop": RMSprop, "adam": Adam}
+
+
+def get(identifier) -> Optimizer:
+    """An Optimizer from an instance, a class or a name (with its default learning rate)."""
+    return _checks.lookup("optimizer", identifier, _REGISTRY, Optimizer)

@@ -1,0 +1,99 @@
+"""Model files: one ``.npz`` holding a JSON description and the weight arrays. No pickle, so loading runs no code."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import numpy as np
+
+from . import losses
+from ._files import atomic_write
+
+FORMAT, VERSION = "neurona.model", 1
+_CONFIG_KEY = "__config__"
+
+
+def model_config(model) -> dict:
+    """Everything needed to rebuild ``model`` except its weight values."""
+    config = {"format": FORMAT, "version": VERSION, "class": type(model).__name__, "name": model.name,
+              "dtype": model.dtype.name, "seed": model.seed,
+              "input_shape": list(model.input_shape) if model.input_shape else None,
+              "layers": [{"class": type(layer).__name__, "config": layer.get_config()} for layer in model.layers],
+              "steps": [[i, list(sources), as_list] for i, sources, as_list in model.steps],
+              "weights": [{"layer": li, "key": key, "shape": list(t.shape)}
+                          for li, layer in enumerate(model.layers) for key, (t, _) in layer._weights.items()]}
+    if model.loss is not None:
+        config["loss"] = losses.serialize(model.loss)
+    return config
+
+
+def save_model(model, path) -> None:
+    """Write ``model`` to ``path`` atomically (config as JSON text, weights as arrays)."""
+    if not model.built:
+        model.build()
+    arrays = {f"w{i}": t.data for i, t in enumerate(model.parameters)}
+    arrays[_CONFIG_KEY] = np.frombuffer(json.dumps(model_config(model)).encode(), dtype=np.uint8)
+    with atomic_write(path) as f:
+        np.savez(f, **arrays)
+
+
+def read_file(path) -> tuple:
+    """(config dict, {name: array}) from a model file; a clear ValueError if it is not one."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+    except FileNotFoundError:
+        raise
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as exc:
+        raise ValueError(f"{path}: not a readable neurona model file (truncated or corrupt?): {exc}") from exc
+    if _CONFIG_KEY not in arrays:
+        raise ValueError(f"{path}: not a neurona model file (no {_CONFIG_KEY} entry)")
+    try:
+        config = json.loads(arrays.pop(_CONFIG_KEY).tobytes().decode())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: the model description is corrupt: {exc}") from exc
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise ValueError(f"{path}: not a neurona model file (format={config.get('format') if isinstance(config, dict) else None!r})")
+    if not isinstance(config.get("version"), int) or config["version"] > VERSION:
+        raise ValueError(f"{path}: written in model format version {config.get('version')!r}, "
+                         f"but this neurona reads up to version {VERSION}; upgrade neurona")
+    return config, arrays
+
+
+def load_model(path):
+    """Rebuild the model saved at ``path``, with its weights; only built-in layer classes can be created."""
+    from . import layers as layer_module
+    from .models import Model, Network
+
+    config, arrays = read_file(path)
+    try:
+        built_layers = [layer_module.from_config(entry) for entry in config["layers"]]
+        kind = config["class"]
+        if kind == "Network":
+            model = Network(built_layers, name=config["name"], dtype=config["dtype"], seed=config["seed"])
+        elif kind == "Model":
+            model = Model._from_steps(built_layers, [tuple(s) for s in config["steps"]], name=config["name"],
+                                      dtype=config["dtype"], seed=config["seed"])
+        else:
+            raise ValueError(f"unknown model class {kind!r}")
+        model.build(config["input_shape"])
+        if "loss" in config:
+            model.loss = losses.deserialize(config["loss"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: the model description is invalid: {exc}") from exc
+    _assign_weights(model, config, arrays, path)
+    return model
+
+
+def _assign_weights(model, config: dict, arrays: dict, path) -> None:
+    params = model.parameters
+    if len(params) != len(arrays) or len(config.get("weights", [])) != len(params):
+        raise ValueError(f"{path}: the file holds {len(arrays)} weight arrays, but its layers need {len(params)}")
+    for i, param in enumerate(params):
+        value = arrays.get(f"w{i}")
+        if value is None or value.shape != param.shape or value.dtype.kind != "f":
+            got = None if value is None else (value.shape, str(value.dtype))
+            raise ValueError(f"{path}: weight {param.name} should be a float array of shape {param.shape}; "
+                             f"the file has {got}")
+        param.data[...] = value
