@@ -1,0 +1,88 @@
+"""Training curves with matplotlib (imported only here): accuracy and loss against epochs, train and test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .._files import atomic_write
+
+
+def _pyplot():
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise ImportError("Plotting needs matplotlib: pip install 'neurona[plot]' (or pip install matplotlib)") from exc
+    return plt
+
+
+def _save(fig, path) -> None:
+    path = Path(path)
+    fmt = path.suffix.lstrip(".").lower() or "png"
+    with atomic_write(path) as f:
+        fig.savefig(f, format=fmt, dpi=120, bbox_inches="tight")
+
+
+def _series(history) -> dict:
+    return history.history if hasattr(history, "history") else dict(history)
+
+
+def plot_history(history, path=None, title: str | None = None):
+    """Two panels, accuracy and loss against epochs; train solid, test (val_*) dashed.
+
+    Args:
+        history: a History or a dict of metric lists.
+        path: where to save the figure (png, svg, pdf); None keeps it open.
+        title: figure title.
+
+    Returns:
+        The matplotlib Figure.
+    """
+    plt = _pyplot()
+    series = _series(history)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for ax, metric, label in ((axes[0], "accuracy", "Accuracy"), (axes[1], "loss", "Loss")):
+        for key, style, name in ((metric, "-", "train"), (f"val_{metric}", "--", "test")):
+            if series.get(key):
+                ax.plot(range(1, len(series[key]) + 1), series[key], style, label=name)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    if path is not None:
+        _save(fig, path)
+        plt.close(fig)
+    return fig
+
+
+def plot_comparison(histories: dict, path=None, metrics=("accuracy", "loss"), title: str | None = None,
+                    logy_loss: bool = False):
+    """Several runs on shared axes: one panel per metric, one line per run (``{label: history}``).
+
+    ``metrics`` names history keys (e.g. "val_accuracy"); loss panels can use a log scale.
+    """
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.8), squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        for label, history in histories.items():
+            values = _series(history).get(metric)
+            if values:
+                ax.plot(range(1, len(values) + 1), values, label=label)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric.replace("_", " "))
+        if logy_loss and "loss" in metric:
+            ax.set_yscale("log")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    if path is not None:
+        _save(fig, path)
+        plt.close(fig)
+    return fig
