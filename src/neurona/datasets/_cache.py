@@ -46,19 +46,19 @@ def _read_key(path: Path) -> str | None:
 def read(candidates: list[Path], key: str) -> dict | None:
     """The cached arrays from the first candidate whose key matches, or None (any damage = a miss)."""
     for path in candidates:
-        arrays = _read(path) if path.is_file() else None
-        if arrays is not None and arrays.pop("key") == key:
-            return arrays
+        if path.is_file() and _read_key(path) == key:  # check the small key before reading 180 MB
+            arrays = _read_arrays(path)
+            if arrays is not None:
+                return arrays
     return None
 
 
-def _read(path: Path) -> dict | None:
+def _read_arrays(path: Path) -> dict | None:
     try:
         with np.load(path, allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in (*_ARRAYS, "key")}
+            arrays = {name: npz[name] for name in _ARRAYS}
     except Exception:  # noqa: BLE001 - any damage (bad zip, short file, missing array) is just a miss
         return None
-    arrays["key"] = str(arrays["key"])
     arrays["label_names"] = tuple(str(name) for name in arrays["label_names"])
     return arrays if _looks_valid(arrays) else None
 
