@@ -115,7 +115,7 @@ def test_nothing_found_without_download_names_places_and_the_fix(tmp_path, monke
 
 
 def test_nothing_found_with_data_dir_argument_gives_a_command_for_that_folder(tmp_path):
-    with pytest.raises(FileNotFoundError, match=re.escape(f"`NEURONA_DATA={tmp_path} neurona data cifar10`")):
+    with pytest.raises(FileNotFoundError, match=re.escape(f"`neurona data cifar10 --dir {tmp_path}`")):
         cifar10.load(tmp_path, download=False)
 
 

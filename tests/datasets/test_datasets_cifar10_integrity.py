@@ -65,6 +65,11 @@ def test_forbidden_global_in_extracted_folder_names_the_file(tmp_path):
         cifar10.load(tmp_path, download=False)
 
 
+def test_unsafe_pickle_error_is_a_value_error_like_the_other_bad_data_errors():
+    assert issubclass(UnsafePickleError, pickle.UnpicklingError) and issubclass(UnsafePickleError, ValueError)
+    assert issubclass(CorruptDatasetError, ValueError)
+
+
 def test_object_arrays_are_refused():
     raw = pickle.dumps({b"data": np.array([1, "a"], dtype=object)}, protocol=2)
     with pytest.raises(UnsafePickleError, match=r"f: object dtypes are not allowed\. Received: dtype=object"):

@@ -12,8 +12,11 @@ import numpy as np
 _NUMPY_RECONSTRUCT = np.zeros(1).__reduce__()[0]
 
 
-class UnsafePickleError(pickle.UnpicklingError):
-    """A pickle asked for something a CIFAR-10 batch never needs (possibly a malicious file)."""
+class UnsafePickleError(pickle.UnpicklingError, ValueError):
+    """A pickle asked for something a CIFAR-10 batch never needs (possibly a malicious file).
+
+    Also a ValueError, like every other "this file holds the wrong thing" error of the loader.
+    """
 
 
 class _Refused(Exception):

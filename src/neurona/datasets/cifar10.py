@@ -80,8 +80,8 @@ def _check_args(caller: str, data_dir, **flags) -> None:
 def _not_found(folder: Path, origin: str) -> FileNotFoundError:
     looked = ", ".join(str(path) for path in _candidates(folder))
     command = "neurona data cifar10"
-    if origin == "data_dir argument":
-        command = f"{ENV_VAR}={shlex.quote(str(folder))} {command}"
+    if origin == "data_dir argument":  # the command-line tool's --dir is the same folder
+        command += f" --dir {shlex.quote(str(folder))}"
     return FileNotFoundError(
         f"CIFAR-10 not found in {folder} (from the {origin}). Looked for: {looked}. "
         f"To fix it, run `{command}` to download it, or set {ENV_VAR} to a folder that holds "
