@@ -16,16 +16,22 @@ class History:
     Attributes:
         history: dict of metric name → list, one value per completed epoch.
         epoch: the epoch numbers (0-based) those values belong to.
-        stopped: None, or why training stopped early (e.g. the loss became NaN).
+        stopped: None, or why training stopped early (the loss became NaN, or a signal).
+        interrupted: None, or the signal ("SIGINT", "SIGTERM") that interrupted training.
     """
 
     def __init__(self, name: str | None = None):
-        self.name, self.history, self.epoch, self.stopped = name, {}, [], None
+        self.name, self.history, self.epoch, self.stopped, self.interrupted = name, {}, [], None, None
 
     def append(self, epoch: int, logs: dict) -> None:
         self.epoch.append(epoch)
         for key, value in logs.items():
             self.history.setdefault(key, []).append(float(value))
+
+    @property
+    def last(self) -> dict:
+        """The latest epoch's metrics."""
+        return {k: v[-1] for k, v in self.history.items() if v}
 
     def __getitem__(self, key: str) -> list:
         return self.history[key]

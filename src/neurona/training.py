@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 
-from . import _checks, _inputs, losses, metrics, optimizers, regularizers, saving
+from . import _checks, _inputs, checkpoints, losses, metrics, optimizers, regularizers, saving
+from ._signals import StopOnSignal
 from .autodiff import Tensor, no_grad
 from .callbacks import CallbackList, History, ProgressBar
 
@@ -15,6 +17,10 @@ _PREDICT_BATCH = 2048
 
 class TrainingDiverged(ArithmeticError):
     """The loss or a gradient became NaN or inf."""
+
+
+class _Interrupted(Exception):
+    """SIGINT or SIGTERM arrived during a training step."""
 
 
 class Trainer:
@@ -130,7 +136,8 @@ class Trainer:
 
     # ----- training -----
     def fit(self, x, y, test_data=None, epochs: int = 1, loss="mse", opt=None, reg=None, name: str | None = None,
-            batch_size: int | None = None, callbacks=None, verbose: int = 1, seed: int | None = None) -> History:
+            batch_size: int | None = None, callbacks=None, verbose: int = 1, seed: int | None = None,
+            checkpoint=None) -> History:
         """Train on (x, y) for ``epochs`` passes, in shuffled mini-batches.
 
         Args:
@@ -143,6 +150,11 @@ class Trainer:
             callbacks: e.g. ``[EarlyStopping(...), ModelCheckpoint(...)]``.
             verbose: 1 shows a progress bar, 0 is silent.
             seed: initialises an unbuilt model and drives the shuffling: same seed, same history.
+            checkpoint: a file path; the full training state is saved there after every epoch, and
+                if the file exists when fit starts, training resumes from it (bit for bit).
+
+        SIGINT (Ctrl-C) or SIGTERM ends the current step and then training; the history so far
+        is returned with ``history.stopped`` saying so (``history.interrupted`` names the signal).
 
         Returns:
             A History: ``history.history["loss"]``, ``["accuracy"]`` (fractions), and with test data
@@ -157,25 +169,37 @@ class Trainer:
             _inputs.check_width("fit (test_data)", test[0], self.input_shape)
             plan.loss.check_targets(test[1], plan.n_outputs)
         history = self.history = History(name or self.name)
+        start = 0 if checkpoint is None or not Path(checkpoint).exists() else \
+            checkpoints.restore(checkpoint, self, plan, history, len(x), epochs)
         callback_list = CallbackList(list(callbacks or []) + ([ProgressBar(epochs, name)] if verbose else []), self)
         self.stop_training = False
         callback_list.on_train_begin()
-        for epoch in range(epochs):
-            try:
-                logs = self._train_epoch(plan, x, y, epoch, callback_list)
-            except TrainingDiverged as exc:
-                history.stopped = str(exc)
-                callback_list.on_diverged(str(exc))
-                break
-            if test is not None:
-                val = self._evaluate(*test, plan.loss, plan.reg, plan.accuracy, _PREDICT_BATCH)
-                logs.update({"val_loss": val["loss"], "val_accuracy": val["accuracy"]})
-            history.append(epoch, logs)
-            callback_list.on_epoch_end(epoch, logs)
-            if self.stop_training:
-                break
+        with StopOnSignal() as plan.stop:
+            for epoch in range(start, epochs):
+                if not self._run_epoch(plan, x, y, test, epoch, history, callback_list):
+                    break
+                if checkpoint is not None:
+                    checkpoints.save(checkpoint, self, plan, history, epoch + 1, len(x), epochs)
+                callback_list.on_epoch_end(epoch, history.last)
+                if self.stop_training:
+                    break
         callback_list.on_train_end()
         return history
+
+    def _run_epoch(self, plan, x, y, test, epoch, history, callback_list) -> bool:
+        """Train one epoch and record it; False when training must stop (diverged or interrupted)."""
+        try:
+            logs = self._train_epoch(plan, x, y, epoch, callback_list)
+        except (TrainingDiverged, _Interrupted) as exc:
+            history.stopped = str(exc)
+            history.interrupted = plan.stop.name if isinstance(exc, _Interrupted) else None
+            callback_list.on_diverged(str(exc))
+            return False
+        if test is not None:
+            val = self._evaluate(*test, plan.loss, plan.reg, plan.accuracy, _PREDICT_BATCH)
+            logs.update({"val_loss": val["loss"], "val_accuracy": val["accuracy"]})
+        history.append(epoch, logs)
+        return True
 
     def _train_epoch(self, plan: "_Plan", x, y, epoch: int, callback_list) -> dict:
         order = plan.rng.permutation(len(x))
@@ -188,6 +212,9 @@ class Trainer:
             total_correct += plan.accuracy.total(out, yb)
             callback_list.on_batch_end(step, {"loss": total_loss / (start + len(rows)),
                                               "accuracy": total_correct / (start + len(rows))})
+            if plan.stop.received is not None:
+                raise _Interrupted(f"interrupted by {plan.stop.name} at epoch {epoch + 1}, step {step + 1}; "
+                                   f"the history holds the {epoch} complete epochs")
         return {"loss": total_loss / len(x), "accuracy": total_correct / len(x)}
 
     def _train_step(self, plan: "_Plan", xb: Tensor, yb: np.ndarray, epoch: int, step: int) -> tuple:
