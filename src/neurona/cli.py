@@ -143,7 +143,7 @@ def main(argv=None) -> int:
     handler = {"graph": _cmd_graph, "run": _cmd_run, "data": _cmd_data, "reproduce": _cmd_reproduce}[args.command]
     try:
         return handler(args)
-    except (ValueError, TypeError, FileExistsError, FileNotFoundError) as exc:
+    except (ValueError, TypeError, OSError) as exc:  # OSError: missing files, downloads, checksums
         print(f"neurona {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
