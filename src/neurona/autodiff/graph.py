@@ -59,7 +59,7 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
     if stretched:
         grad = grad.sum(axis=stretched, keepdims=True)
-    return grad.reshape(shape)
+    return grad if grad.shape == shape else grad.reshape(shape)
 
 
 def topological_order(root, only_requiring_grad: bool = False) -> list:
@@ -93,14 +93,18 @@ def backward(root, grad: np.ndarray) -> None:
     (zeroing is the caller's job, e.g. ``optimizer.zero_grad()``); every node of
     the graph keeps its gradient, so drawn graphs can show all of them.
     """
-    pending = {id(root): grad}
+    pending, stored = {id(root): grad}, set()
     for node in reversed(topological_order(root, only_requiring_grad=True)):
         g = pending.pop(id(node), None)
         if g is None:
             continue
-        # A copy the first time, out of place after: g may be shared with a sibling (add passes one
-        # array to both) or be a view of another gradient, and each .grad must be safe to update in place.
-        node.grad = np.array(g) if node.grad is None else node.grad + g
+        if node.grad is None:
+            # Each .grad must be safe to update in place: a gradient already stored on another node
+            # (add passes one array to both parents) or a view is copied; fresh arrays are kept as they are.
+            node.grad = g.copy() if id(g) in stored or g.base is not None else g
+            stored.add(id(node.grad))
+        else:
+            node.grad = node.grad + g
         if node._backward is None:
             continue
         for parent, parent_grad in zip(node._parents, node._backward(g)):

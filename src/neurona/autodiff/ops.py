@@ -108,6 +108,8 @@ def matmul(a, b) -> Tensor:
 
     def backward(g):
         x, w = a.data, b.data
+        if x.ndim == 2 and w.ndim == 2:  # the common case, with no reshaping
+            return (g @ w.T if a.requires_grad else None), (x.T @ g if b.requires_grad else None)
         # Promote 1-D operands to a row (left) or column (right) so one formula serves all cases.
         x2, w2 = x.reshape(1, -1) if x.ndim == 1 else x, w.reshape(-1, 1) if w.ndim == 1 else w
         g2 = g.reshape(x2.shape[0], w2.shape[1])
