@@ -86,3 +86,49 @@ def plot_comparison(histories: dict, path=None, metrics=("accuracy", "loss"), ti
         _save(fig, path)
         plt.close(fig)
     return fig
+
+
+def plot_runs(groups: dict, path=None, metrics=("accuracy", "loss"), title: str | None = None,
+              logy_loss: bool = False):
+    """Many runs per group (e.g. one per seed): thin lines for the runs, a bold line for their median.
+
+    Args:
+        groups: ``{label: [history, ...]}``; each group gets one colour. Runs may differ in length
+            (one that stopped early counts in the median only while it lasted).
+        path: where to save the figure; None keeps it open.
+        metrics: history keys, one panel each.
+        title: figure title.
+        logy_loss: log scale on loss panels.
+
+    Returns:
+        The matplotlib Figure.
+    """
+    import numpy as np
+
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.8), squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        for colour, (label, histories) in enumerate(groups.items()):
+            runs = [_series(h).get(metric) or [] for h in histories]
+            length = max((len(r) for r in runs), default=0)
+            if length == 0:
+                continue
+            table = np.full((len(runs), length), np.nan)
+            for row, values in zip(table, runs):
+                row[:len(values)] = values
+                ax.plot(range(1, len(values) + 1), values, color=f"C{colour}", alpha=0.35, linewidth=0.7)
+            ax.plot(range(1, length + 1), np.nanmedian(table, axis=0), color=f"C{colour}", linewidth=2,
+                    label=f"{label} (median of {len(runs)})")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric.replace("_", " "))
+        if logy_loss and "loss" in metric:
+            ax.set_yscale("log")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    if path is not None:
+        _save(fig, path)
+        plt.close(fig)
+    return fig

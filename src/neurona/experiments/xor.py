@@ -1,0 +1,226 @@
+"""Exercise 6: XOR on ±1 inputs with a 2-2-1 tanh network, plain (A) or with the input concatenated (B).
+
+Each architecture is trained from ``seeds`` different initialisations with the practical's
+settings (MSE, BGD with lr 0.01 on the full batch, 3,000 epochs); the summary says which
+fraction of seeds reach 100% accuracy and how many epochs that took.
+
+Example:
+    >>> from neurona.experiments import xor
+    >>> summary = xor.run(xor.Config.quick(), "runs/xor")
+    >>> summary["results"]["architectures"]["B"]["fraction_reached"]
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import statistics
+import time
+
+from .. import layers, losses, models, optimizers
+from ..datasets import synthetic
+from ._common import prepare_output, run_summary, write_history_csv, write_json, write_text
+
+# name → description; "B" joins the network's input to the hidden layer's output before the output layer.
+ARCHITECTURES = {"A": "2-2-1 tanh", "B": "2-2-1 tanh, input concatenated before the output layer"}
+
+
+@dataclasses.dataclass
+class Config:
+    """Exercise 6's settings; the defaults are the practical's.
+
+    Args:
+        epochs: full-batch steps per run.
+        lr: the BGD learning rate (the step is lr times the gradient summed over the 4 patterns).
+        seeds: how many initialisations per architecture; run k uses seed ``seed + k``.
+        seed: the first seed; it is also the run drawn in xor.png and history.csv.
+        hidden: hidden units (the practical's 2).
+    """
+
+    epochs: int = 3000
+    lr: float = 0.01
+    seeds: int = 20
+    seed: int = 0
+    hidden: int = 2
+
+    @classmethod
+    def quick(cls) -> "Config":
+        return cls(epochs=1000, seeds=5)
+
+    def __post_init__(self):
+        for name in ("epochs", "seeds", "hidden"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"xor.Config: {name} must be a positive int. Received: {name}={value!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"xor.Config: seed must be a non-negative int. Received: seed={self.seed!r}")
+        if not isinstance(self.lr, (int, float)) or isinstance(self.lr, bool) or not self.lr > 0:
+            raise ValueError(f"xor.Config: lr must be a positive number. Received: lr={self.lr!r}")
+
+
+def build_network(architecture: str, hidden: int = 2, input_dim: int = 2) -> models.Network:
+    """The practical's listing: Dense(hidden, tanh), [Concatenate(input_dim) for "B"], Dense(1, tanh)."""
+    if architecture not in ARCHITECTURES:
+        raise ValueError(f"xor: architecture must be one of {', '.join(ARCHITECTURES)}. "
+                         f"Received: architecture={architecture!r}")
+    model = models.Network(name=f"xor-{architecture}")
+    model.add(layers.Dense(units=hidden, activation="tanh", input_dim=input_dim))
+    if architecture == "B":
+        model.add(layers.Concatenate(input_dim))
+    model.add(layers.Dense(units=1, activation="tanh"))
+    return model
+
+
+def train(model, x, y, epochs: int, lr: float, seed: int):
+    """One full-batch BGD run with MSE, silent; returns the History."""
+    return model.fit(x, y, epochs=epochs, loss=losses.MSE(), opt=optimizers.BGD(lr=lr, bs=None),
+                     verbose=0, seed=seed)
+
+
+def epochs_to_perfect(history, target: float = 1.0):
+    """The first epoch (1-based) whose training accuracy is at least ``target``, or None if none is.
+
+    With a full batch, epoch e's accuracy is that of the network after e - 1 updates.
+    """
+    accuracy = history.history.get("accuracy", []) if hasattr(history, "history") else history
+    return next((epoch for epoch, value in enumerate(accuracy, start=1) if value >= target), None)
+
+
+def summarize_seeds(first_epochs: list) -> dict:
+    """How many runs reached 100% (``first_epochs`` holds an epoch or None per run), and when.
+
+    Example:
+        >>> summarize_seeds([10, None, 30, None])["fraction_reached"]
+        0.5
+    """
+    reached = [e for e in first_epochs if e is not None]
+    return {"runs": len(first_epochs), "reached": len(reached),
+            "fraction_reached": len(reached) / len(first_epochs) if first_epochs else 0.0,
+            "median_epoch": statistics.median(reached) if reached else None,
+            "mean_epoch": statistics.fmean(reached) if reached else None,
+            "min_epoch": min(reached, default=None), "max_epoch": max(reached, default=None)}
+
+
+def _progress(total: int, verbose: int, desc: str):
+    """A tqdm bar when verbose and tqdm is installed; otherwise None."""
+    if not verbose:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, desc=desc)
+
+
+def _train_all(config: Config, verbose: int) -> dict:
+    """{architecture: [History per seed]}, seeds in order."""
+    x, y = synthetic.xor()
+    bar = _progress(config.seeds, verbose, "xor (seeds)")
+    histories = {name: [] for name in ARCHITECTURES}
+    for k in range(config.seeds):
+        for name in ARCHITECTURES:
+            model = build_network(name, config.hidden)
+            histories[name].append(train(model, x, y, config.epochs, config.lr, config.seed + k))
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    return histories
+
+
+def _seed_rows(config: Config, histories: dict) -> list:
+    rows = []
+    for name, runs in histories.items():
+        for k, history in enumerate(runs):
+            last = history.last
+            rows.append({"architecture": name, "seed": config.seed + k, "epochs_to_100": epochs_to_perfect(history),
+                         "final_accuracy": last.get("accuracy"), "final_loss": last.get("loss"),
+                         "stopped": history.stopped or ""})
+    return rows
+
+
+def _rows_csv(rows: list) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "" if v is None else (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
+    return buffer.getvalue()
+
+
+def _results(config: Config, rows: list) -> dict:
+    results = {"data": "x = [[-1,-1],[-1,1],[1,-1],[1,1]], y = [[1],[-1],[-1],[1]] (the practical's listing)",
+               "architectures": {}}
+    for name, description in ARCHITECTURES.items():
+        mine = [r for r in rows if r["architecture"] == name]
+        stats = summarize_seeds([r["epochs_to_100"] for r in mine])
+        stats["fraction_final_100"] = sum(r["final_accuracy"] == 1.0 for r in mine) / len(mine)
+        stats["median_final_loss"] = statistics.median(r["final_loss"] for r in mine)
+        stats["parameters"] = _count_parameters(name, config.hidden)
+        results["architectures"][name] = {"description": description, **stats}
+    return results
+
+
+def _count_parameters(architecture: str, hidden: int) -> int:
+    model = build_network(architecture, hidden)
+    model.build(seed=0)
+    return sum(w.size for w in model.parameters)
+
+
+def _headline(config: Config, results: dict) -> list:
+    lines = []
+    for name, stats in results["architectures"].items():
+        when = f", median epoch {stats['median_epoch']:g}" if stats["median_epoch"] is not None else ""
+        lines.append(f"{name} ({ARCHITECTURES[name]}): {stats['reached']}/{stats['runs']} seeds reach 100% "
+                     f"accuracy within {config.epochs} epochs{when}")
+    return lines
+
+
+def _plots(config: Config, histories: dict, out) -> list:
+    from ..viz.plots import plot_comparison, plot_runs
+
+    first = {f"{name}: {ARCHITECTURES[name]}": runs[0] for name, runs in histories.items()}
+    plot_comparison(first, out / "xor.png", metrics=("accuracy", "loss"), logy_loss=True,
+                    title=f"XOR, seed {config.seed}: accuracy and MSE loss (BGD lr={config.lr:g}, full batch)")
+    plot_runs({name: runs for name, runs in histories.items()}, out / "xor-seeds.png", logy_loss=True,
+              title=f"XOR, {config.seeds} seeds per architecture (A: plain, B: input concatenated)")
+    solved = {name: {"fraction of seeds at 100% so far": solved_curve(runs, config.epochs)}
+              for name, runs in histories.items()}
+    plot_comparison(solved, out / "xor-solved.png", metrics=("fraction of seeds at 100% so far",),
+                    title=f"XOR: seeds that have reached 100% accuracy ({config.seeds} per architecture)")
+    return ["xor.png", "xor-seeds.png", "xor-solved.png"]
+
+
+def solved_curve(histories: list, epochs: int) -> list:
+    """For each epoch e = 1..epochs, the fraction of runs whose accuracy has reached 100% by epoch e."""
+    firsts = [epochs_to_perfect(h) for h in histories]
+    return [sum(f is not None and f <= e for f in firsts) / len(firsts) for e in range(1, epochs + 1)]
+
+
+def run(config: Config | None = None, out_dir="runs/xor", verbose: int = 1, overwrite: bool = False,
+        resume: bool = False) -> dict:
+    """Train both architectures from every seed; write figures, CSVs and summary.json into ``out_dir``.
+
+    The runs take well under a minute, so ``resume`` simply runs them again.
+
+    Returns:
+        The summary written to summary.json: ``config``, ``results`` (per architecture: runs, reached,
+        fraction_reached, median_epoch, …), ``seconds``, ``files``, ``headline``.
+    """
+    config = config or Config()
+    started = time.perf_counter()
+    out = prepare_output(out_dir, overwrite=overwrite, resume=resume)
+    histories = _train_all(config, verbose)
+    train_seconds = time.perf_counter() - started
+    rows = _seed_rows(config, histories)
+    write_text(out / "seeds.csv", _rows_csv(rows))
+    write_history_csv(out / "history.csv", {name: runs[0] for name, runs in histories.items()})
+    files = _plots(config, histories, out) + ["seeds.csv", "history.csv", "summary.json"]
+    results = _results(config, rows)
+    results["train_seconds"] = round(train_seconds, 3)
+    summary = run_summary(config, results, started)
+    summary["files"] = files
+    summary["headline"] = _headline(config, results)
+    write_json(out / "summary.json", summary)
+    return summary
