@@ -14,14 +14,14 @@ def one_hot_like(y_true: np.ndarray, y_pred) -> np.ndarray:
         if y_pred.shape[1] == 1:
             return y_true.reshape(-1, 1).astype(y_pred.dtype, copy=False)
         rows = np.zeros(y_pred.shape, dtype=y_pred.dtype)
-        rows[np.arange(len(y_true)), y_true] = 1
+        rows[np.arange(len(y_true)), labels_of(y_true)] = 1
         return rows
     return y_true.astype(y_pred.dtype, copy=False)
 
 
 def labels_of(y_true: np.ndarray) -> np.ndarray:
-    """Integer labels from labels or one-hot rows."""
-    return y_true if y_true.ndim == 1 else y_true.argmax(axis=1)
+    """Integer labels from labels (integral floats such as 2.0 included) or one-hot rows."""
+    return y_true.astype(np.intp, copy=False) if y_true.ndim == 1 else y_true.argmax(axis=1)
 
 
 class Loss:
@@ -83,7 +83,7 @@ class CCE(Loss):
     name = "cce"
 
     def __call__(self, y_pred, y_true):
-        target = y_true if y_true.ndim == 1 else y_true.astype(y_pred.dtype, copy=False)
+        target = labels_of(y_true) if y_true.ndim == 1 else y_true.astype(y_pred.dtype, copy=False)
         return ops.softmax_cross_entropy(y_pred, target).mean()
 
     def check_targets(self, y_true, n_outputs):
