@@ -84,8 +84,10 @@ class Trainer:
         return [w for layer in self.layers for w in layer.regularized_weights]
 
     def forward(self, x, training: bool = False) -> Tensor:
-        """Run the steps on a batch ``x`` (a Tensor or array) and return the output Tensor."""
+        """Run the steps on a batch ``x`` (a Tensor or array) and return the output Tensor; builds on first use."""
         values = [x if isinstance(x, Tensor) else Tensor(np.asarray(x, dtype=self.dtype))]
+        if not self.built:
+            self.build(self.input_shape or values[0].shape[1:])
         for index, sources, as_list in self.steps:
             args = [values[i] for i in sources]
             values.append(self.layers[index].call(args if as_list else args[0], training))
