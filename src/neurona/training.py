@@ -110,8 +110,10 @@ class Trainer:
         x, y = _inputs.check_pair("evaluate", x, y)
         self._require_built("evaluate", x)
         loss = losses.get(loss if loss is not None else (self.loss or "mse"))
+        n_outputs = int(np.prod(self.output_shapes()[-1]))
+        loss.check_targets(y, n_outputs)
         accuracy = metrics.Accuracy()
-        accuracy.adapt(y, self.output_shapes()[-1][0])
+        accuracy.adapt(y, n_outputs)
         return self._evaluate(x, y, loss, regularizers.get(reg), accuracy, batch_size or _PREDICT_BATCH)
 
     def _evaluate(self, x, y, loss, reg, accuracy, batch_size) -> dict:
