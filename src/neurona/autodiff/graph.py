@@ -26,13 +26,16 @@ class no_grad:
         ...     y = model_output(x)
     """
 
+    def __init__(self):
+        self._previous = []  # a stack: the same instance may be entered again before it exits
+
     def __enter__(self):
-        self._previous = is_grad_enabled()
+        self._previous.append(is_grad_enabled())
         _state.enabled = False
         return self
 
     def __exit__(self, *exc_info):
-        _state.enabled = self._previous
+        _state.enabled = self._previous.pop()
         return False
 
     def __call__(self, fn):
