@@ -195,6 +195,15 @@ def test_no_grad_nested():
     assert is_grad_enabled()
 
 
+def test_one_no_grad_instance_entered_twice():
+    inference = no_grad()
+    with inference:
+        with inference:
+            assert not is_grad_enabled()
+        assert not is_grad_enabled()
+    assert is_grad_enabled()
+
+
 def test_no_grad_restores_the_state_after_an_exception():
     with pytest.raises(KeyError):
         with no_grad():
