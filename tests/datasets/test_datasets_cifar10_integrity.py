@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from conftest import TinyCifar, py3_pickle
 
-from neurona.datasets import _atomic, _cifar10_source, _safe_pickle, cifar10
+from neurona import _files
+from neurona.datasets import _cifar10_source, _safe_pickle, cifar10
 from neurona.datasets.cifar10 import CorruptDatasetError, UnsafePickleError
 
 
@@ -222,11 +223,11 @@ def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path):
     target = tmp_path / "f.bin"
     target.write_bytes(b"old")
     with pytest.raises(RuntimeError, match="boom"):
-        with _atomic.atomic_write(target) as file:
+        with _files.atomic_write(target) as file:
             file.write(b"half of the new")
             raise RuntimeError("boom")
     assert target.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["f.bin"]
-    with _atomic.atomic_write(target) as file:
+    with _files.atomic_write(target) as file:
         file.write(b"new")
     assert target.read_bytes() == b"new" and [p.name for p in tmp_path.iterdir()] == ["f.bin"]
 

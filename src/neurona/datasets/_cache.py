@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._atomic import atomic_write, is_writable
+from .._files import atomic_write, is_writable
 
 # Bump when the cached layout changes, so old caches are rebuilt rather than misread.
 FORMAT_VERSION = 1

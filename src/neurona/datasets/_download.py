@@ -6,7 +6,7 @@ import hashlib
 import sys
 from pathlib import Path
 
-from ._atomic import atomic_write
+from .._files import atomic_write
 
 _CHUNK = 1 << 20  # 1 MiB
 

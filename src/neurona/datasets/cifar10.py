@@ -9,7 +9,7 @@ import urllib.request
 from pathlib import Path
 
 from . import _cache
-from ._atomic import is_writable
+from .._files import is_writable
 from ._cifar10_source import FOLDER_NAME, CorruptDatasetError, read_source, source_files
 from ._download import ChecksumError, DownloadError, download
 from ._safe_pickle import UnsafePickleError

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import html
-import os
 import shutil
-import stat
 import subprocess
-import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
 
+from .._files import atomic_write
 from ..autodiff import Tensor
 
 _RANKDIRS = ("LR", "TB", "RL", "BT")
@@ -149,23 +147,9 @@ def _render(source: str, fmt: str, timeout: float) -> bytes:
     return done.stdout
 
 
-def _file_mode(path: Path) -> int:
-    """The existing file's permissions, else 0644 (reading the umask would mean briefly changing it)."""
-    return stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same folder, then rename it over ``path``: never a half-written file."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        os.chmod(temporary, _file_mode(path))  # mkstemp makes 0600; give the file an ordinary mode
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
+def _write(path: Path, data: bytes) -> None:
+    with atomic_write(path) as f:
+        f.write(data)
 
 
 class Drawing:
@@ -226,14 +210,14 @@ def draw(t: Tensor, path=None, *, timeout: float = 60, **dot_options) -> Drawing
     if fmt not in ("dot", "gv") + _RENDERED:
         raise ValueError(f"draw: path must end in .dot, .gv, .svg, .png or .pdf. Received: path={str(path)!r}")
     if fmt in ("dot", "gv"):
-        _write_atomically(path, source.encode("utf-8"))
+        _write(path, source.encode("utf-8"))
         return Drawing(source, path)
     if shutil.which("dot") is None:
         fallback = path.with_suffix(".dot")
         note = f"Graphviz's `dot` was not found, so the DOT source was written to {fallback}; {_INSTALL_HINT}"
         warnings.warn(note, GraphvizNotFoundWarning, stacklevel=2)
-        _write_atomically(fallback, source.encode("utf-8"))
+        _write(fallback, source.encode("utf-8"))
         return Drawing(source, fallback, note)
     image = _render(source, fmt, timeout)
-    _write_atomically(path, image)
+    _write(path, image)
     return Drawing(source, path, svg=image.decode("utf-8") if fmt == "svg" else None)
