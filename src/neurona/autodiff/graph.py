@@ -101,13 +101,14 @@ def backward(root, grad: np.ndarray) -> None:
         g = pending.pop(id(node), None)
         if g is None:
             continue
+        g = np.asarray(g)  # NumPy returns 0-d results as scalars; every .grad is an ndarray
         if node.grad is None:
             # Each .grad must be safe to update in place: a gradient already stored on another node
             # (add passes one array to both parents) or a view is copied; fresh arrays are kept as they are.
             node.grad = g.copy() if id(g) in stored or g.base is not None else g
             stored.add(id(node.grad))
         else:
-            node.grad = node.grad + g
+            node.grad = np.asarray(node.grad + g)
         if node._backward is None:
             continue
         for parent, parent_grad in zip(node._parents, node._backward(g)):
