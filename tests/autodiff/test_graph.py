@@ -134,6 +134,17 @@ def test_leaf_gradient_is_not_a_view_of_another_gradient():
     np.testing.assert_array_equal(y.grad, np.ones((3, 2)))
 
 
+def test_every_grad_is_an_ndarray_even_for_0d_tensors():
+    x = Tensor(2.0, requires_grad=True)
+    b = Tensor(0.5, requires_grad=True)
+    for _ in range(2):  # first store, then accumulate
+        y = x * x + b
+        y.backward()
+    for t, expected in [(x, 8.0), (b, 2.0), (y, 1.0)]:  # d(x² + b)/dx = 2x = 4 per call, /db = 1 per call
+        assert isinstance(t.grad, np.ndarray) and t.grad.shape == () and t.grad == expected
+    x.grad[...] = 0.0  # so an optimizer can zero or scale it in place
+
+
 def test_backward_with_an_explicit_gradient():
     x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
     y = x * 2
