@@ -128,10 +128,10 @@ def test_leaf_gradients_are_separate_arrays():
 
 def test_leaf_gradient_is_not_a_view_of_another_gradient():
     w = Tensor(np.ones((2, 3)), requires_grad=True)
-    y = w.T * 2
-    y.backward(np.ones((3, 2)))
+    wt = w.T  # transpose's backward hands w a view of wt's gradient
+    (wt * 2).backward(np.ones((3, 2)))
     w.grad[0, 0] = 100.0
-    np.testing.assert_array_equal(y.grad, np.ones((3, 2)))
+    np.testing.assert_array_equal(wt.grad, np.full((3, 2), 2.0))
 
 
 def test_every_grad_is_an_ndarray_even_for_0d_tensors():
