@@ -162,7 +162,8 @@ def _reduction_cases():
             for keepdims in [False, True]:
                 out.append(case(f"{name}[axis={axis},keepdims={keepdims}]",
                                 lambda x, m=method, a=axis, k=keepdims: m(x, axis=a, keepdims=k),
-                                lambda x, r=ref, a=axis, k=keepdims: r(x, axis=a, keepdims=k), (2, 3, 4), domain=domain))
+                                lambda x, r=ref, a=axis, k=keepdims: r(x, axis=a, keepdims=k),
+                                (2, 3, 4), domain=domain))
         out.append(case(f"{name}[1d]", method, ref, (5,), domain=domain))
         out.append(case(f"{name}[scalar]", method, ref, (), domain=domain))
         out.append(case(f"{name}[axis=-1,1d]", lambda x, m=method: m(x, axis=-1), ref, (5,), domain=domain))
@@ -184,8 +185,8 @@ def _shape_cases():
         case("transpose[-1,0,1]", lambda x: x.transpose(-1, 0, 1), lambda x: np.einsum("ijk->kij", x), (2, 3, 4)),
         case("concat[axis=0]", lambda a, b: neurona.concat([a, b], axis=0), lambda a, b: np.vstack([a, b]),
              (2, 3), (4, 3)),
-        case("concat[axis=1,three]", lambda a, b, c: neurona.concat([a, b, c], axis=1), lambda a, b, c: np.hstack([a, b, c]),
-             (2, 3), (2, 1), (2, 2)),
+        case("concat[axis=1,three]", lambda a, b, c: neurona.concat([a, b, c], axis=1),
+             lambda a, b, c: np.hstack([a, b, c]), (2, 3), (2, 1), (2, 2)),
         case("concat[axis=-1,3d]", lambda a, b: neurona.concat((a, b), axis=-1), lambda a, b: np.dstack([a, b]),
              (2, 3, 2), (2, 3, 1)),
         case("concat[with ndarray]", lambda a: neurona.concat([a, C34]), lambda a: np.vstack([a, C34]), (2, 4)),
@@ -219,7 +220,8 @@ def _loss_and_composite_cases():
              lambda z: nll(z, PROBS), (4, 3)),
         case("softmax_cross_entropy[one-hot float64]", lambda z: ops.softmax_cross_entropy(z, np.eye(3)[LABELS]),
              lambda z: nll(z, np.eye(3)[LABELS]), (4, 3)),
-        case("dense+tanh", lambda x, w, b: (x @ w + b).tanh(), lambda x, w, b: np.tanh(x @ w + b), (5, 3), (3, 4), (4,)),
+        case("dense+tanh", lambda x, w, b: (x @ w + b).tanh(), lambda x, w, b: np.tanh(x @ w + b),
+             (5, 3), (3, 4), (4,)),
         case("mse", lambda p, y: ((p - y) ** 2).mean(), lambda p, y: np.mean((p - y) ** 2), (6, 2), (6, 2)),
     ]
 

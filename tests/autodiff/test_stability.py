@@ -62,7 +62,7 @@ def test_softmax_cross_entropy_with_labels(dtype):
     logits = Tensor(np.array([[1e4, -1e4], [1e4, -1e4]], dtype=dtype), requires_grad=True)
     loss = ops.softmax_cross_entropy(logits, np.array([1, 0]))
     loss.sum().backward()
-    np.testing.assert_array_equal(loss.data, [2e4, 0.0])  # −log softmax: −(−2e4) for the wrong class, 0 for the right
+    np.testing.assert_array_equal(loss.data, [2e4, 0.0])  # −log softmax: 2e4 for the wrong label, 0 for the right
     np.testing.assert_array_equal(logits.grad, [[1.0, -1.0], [0.0, 0.0]])  # softmax − one-hot
     assert loss.dtype == dtype and logits.grad.dtype == dtype
 
