@@ -206,7 +206,7 @@ def maximum(a, b) -> Tensor:
         share = (a.data > b.data) + 0.5 * (a.data == b.data)
         return (g * share if a.requires_grad else None, g * (1 - share) if b.requires_grad else None)
 
-    return Tensor._from_op(out, (a, b), "max", backward)
+    return Tensor._from_op(out, (a, b), "maximum", backward)
 
 
 # ----- softmax family (shifted by the max, so exp never overflows) -----
@@ -275,8 +275,9 @@ def transpose(a: Tensor, axes=None) -> Tensor:
 
 
 def getitem(a: Tensor, index) -> Tensor:
-    if isinstance(index, Tensor):
-        index = index.data.astype(np.intp)
+    if isinstance(index, Tensor):  # a Tensor holds floats: a mask and positions would look alike
+        raise TypeError("getitem: index with ints, slices or an integer/boolean ndarray, not a Tensor. "
+                        f"Received a Tensor of shape {index.shape}; use index.numpy().astype(int) for positions")
     try:
         out = a.data[index]
     except IndexError as exc:
