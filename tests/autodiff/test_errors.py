@@ -107,3 +107,10 @@ def test_error_names_the_op_and_echoes_the_input(call, error, match):
     with pytest.raises(error, match=match):
         call()
 
+
+
+def test_getitem_refuses_a_tensor_index():
+    # A Tensor holds floats, so Tensor([True, False]) and Tensor([1, 0]) would be the same index.
+    x = Tensor(np.ones((4, 5)))
+    with pytest.raises(TypeError, match=r"getitem: .*not a Tensor. Received a Tensor of shape \(3,\)"):
+        x[Tensor([2, 0, 2])]

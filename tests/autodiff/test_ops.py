@@ -205,7 +205,6 @@ def _index_cases():
         index("paired ints", ([0, 1, 1], [2, 0, 0])),  # element (1, 0) picked twice
         index("slice,repeated ints", (slice(1, None), [4, 4, 0])),
         index("bool mask", MASK45), index("bool rows", np.array([True, False, True, True])),
-        case("getitem[tensor of ints]", lambda x: x[Tensor([2, 0, 2])], lambda x: x[[2, 0, 2]], (4, 5)),
     ]
 
 
