@@ -102,7 +102,7 @@ def summarize_seeds(first_epochs: list) -> dict:
             "min_epoch": min(reached, default=None), "max_epoch": max(reached, default=None)}
 
 
-def _progress(total: int, verbose: int, desc: str):
+def progress_bar(total: int, verbose: int, desc: str):
     """A tqdm bar when verbose and tqdm is installed; otherwise None."""
     if not verbose:
         return None
@@ -116,7 +116,7 @@ def _progress(total: int, verbose: int, desc: str):
 def _train_all(config: Config, verbose: int) -> dict:
     """{architecture: [History per seed]}, seeds in order."""
     x, y = synthetic.xor()
-    bar = _progress(config.seeds, verbose, "xor (seeds)")
+    bar = progress_bar(config.seeds, verbose, "xor (seeds)")
     histories = {name: [] for name in ARCHITECTURES}
     for k in range(config.seeds):
         for name in ARCHITECTURES:
