@@ -1,0 +1,52 @@
+"""The report's section on exercises 1-2: each graph drawn as inline SVG when Graphviz is present, and its values."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from . import _report_html as H
+from . import graphs
+from ..viz import draw
+
+INTRO = ("<p>Forward values in black and gradients in red, as in the practical's figures; each graph is built by "
+         "the autodiff engine in float64 and differentiated with output gradient 1 (Exercise 1) or from the MSE "
+         "(Exercise 2). The activations of Exercise 1 are drawn as their elementary operations.</p>")
+
+
+def _graphs():
+    for activation in graphs.ACTIVATIONS:
+        out, rows = graphs.exercise1(activation, decompose=True)
+        yield f"ex1-{activation}", out, rows, f"Exercise 1: f = {activation}(w·x + b)"
+    loss, rows = graphs.exercise2()
+    yield "ex2", loss, rows, "Exercise 2: a = sigmoid(W x + b), MSE against y = (0, 0)"
+
+
+def _drawn(tensor, folder: Path, stem: str, caption: str) -> str:
+    """Inline SVG from Graphviz, or "" (and a .dot file) when it is missing or fails."""
+    if shutil.which("dot") is None:
+        draw(tensor, folder / f"{stem}.dot")
+        return ""
+    try:
+        svg = draw(tensor, folder / f"{stem}.svg")._repr_svg_()  # the SVG text Jupyter would show
+    except (OSError, RuntimeError, ValueError, TimeoutError):
+        draw(tensor, folder / f"{stem}.dot")
+        return ""
+    return H.inline_svg(svg, caption) if svg else ""
+
+
+def graphs_section(folder) -> str:
+    """HTML for exercises 1-2; writes each graph to ``folder`` as .svg (Graphviz) or .dot."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    parts = [INTRO]
+    if shutil.which("dot") is None:
+        parts.append(H.status_box("skipped", "Graphviz's `dot` program is not installed, so the graphs are shown as "
+                                  "value tables (their DOT source is in the graphs folder). Install Graphviz "
+                                  "(e.g. apt install graphviz, brew install graphviz) to draw them."))
+    for stem, tensor, rows, caption in _graphs():
+        svg = _drawn(tensor, folder, stem, caption)
+        table = f"<pre>{H.esc(graphs.format_table(rows))}</pre>"
+        parts.append(f"<h3>{H.esc(caption)}</h3>")
+        parts.append(svg + f"<details><summary>Values and gradients</summary>{table}</details>" if svg else table)
+    return "".join(parts)
