@@ -1,0 +1,81 @@
+"""PyTorch (CPU): nn.Sequential with the shared weights and the loop a performance-minded user writes.
+
+Shuffling with ``torch.randperm`` and row gathering ``x[idx]`` (no DataLoader, which would only
+add overhead); L2 as SGD ``weight_decay = 2·lam`` on the kernels (the idiomatic and cheapest
+form of the penalty lam·ΣW²; its value is not added to the reported loss).
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+from torch import nn
+
+_ACTIVATIONS = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
+
+
+def build(workload, weights) -> nn.Sequential:
+    modules = []
+    for (kernel, bias), activation in zip(weights, workload.activations):
+        linear = nn.Linear(*kernel.shape)
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(kernel.T))  # torch stores (out, in)
+            linear.bias.copy_(torch.from_numpy(bias))
+        modules.append(linear)
+        if activation != "linear":
+            modules.append(_ACTIVATIONS[activation]())
+    return nn.Sequential(*modules)
+
+
+class Peer:
+    def __init__(self, workload, data, weights, seed: int):
+        torch.set_num_threads(os.cpu_count() or 1)
+        self.workload = workload
+        self.model = build(workload, weights)
+        self.x, self.y = torch.from_numpy(data.x), torch.from_numpy(data.y)  # shared with NumPy, no copy
+        self.x_test, self.y_test = torch.from_numpy(data.x_test), torch.from_numpy(data.y_test)
+        self.generator = torch.Generator().manual_seed(seed)
+        kernels = [m.weight for m in self.model if isinstance(m, nn.Linear)]
+        biases = [m.bias for m in self.model if isinstance(m, nn.Linear)]
+        if workload.optimizer == "adam":
+            self.opt = torch.optim.Adam(self.model.parameters(), lr=workload.lr, eps=1e-8)
+        else:
+            self.opt = torch.optim.SGD([{"params": kernels, "weight_decay": 2 * workload.l2},
+                                        {"params": biases, "weight_decay": 0.0}], lr=workload.lr)
+
+    def _loss(self, out, target):
+        if self.workload.loss == "cce":
+            return nn.functional.cross_entropy(out, target)
+        if target.ndim == 1:  # labels → one-hot rows
+            target = nn.functional.one_hot(target, out.shape[1]).to(out.dtype)
+        return ((out - target) ** 2).sum(dim=1).mean()
+
+    def _step(self, xb, yb) -> float:
+        self.opt.zero_grad(set_to_none=True)
+        loss = self._loss(self.model(xb), yb)
+        loss.backward()
+        self.opt.step()
+        return loss.item()
+
+    def train(self, rounds: int, gate) -> None:
+        n, batch = len(self.x), self.workload.batch
+        for _ in range(rounds):
+            gate.start()
+            for _ in range(self.workload.steps_per_round):
+                if batch >= n:
+                    loss = self._step(self.x, self.y)
+                    continue
+                order, total = torch.randperm(n, generator=self.generator), 0.0
+                for start in range(0, n, batch):
+                    idx = order[start:start + batch]
+                    total += self._step(self.x[idx], self.y[idx]) * len(idx)
+                loss = total / n
+            gate.done(loss)
+
+    def accuracy(self) -> float:
+        with torch.no_grad():
+            out = self.model(self.x_test)
+        if out.shape[1] == 1:
+            return float((torch.sign(out) == torch.sign(self.y_test)).float().mean())
+        return float((out.argmax(dim=1) == self.y_test).float().mean())
