@@ -17,7 +17,7 @@ def _lift(value, like: Tensor | None = None, op: str = "op") -> Tensor:
     if isinstance(value, Tensor):
         return value
     if is_scalar(value):
-        return Tensor(np.asarray(value, dtype=like.dtype if like is not None else None))
+        return Tensor(np.asarray(value), dtype=like.dtype if like is not None else None)  # refuses 1e300 → float32
     try:
         return Tensor(value)
     except TypeError as exc:

@@ -37,7 +37,22 @@ def _as_float_array(data, dtype, what: str = "data") -> np.ndarray:
     if dtype is None:  # a float ndarray keeps its dtype; lists, Python numbers, ints and bools get the default
         keeps = kind == "f" and isinstance(data, (np.ndarray, np.generic))
         dtype = array.dtype if keeps else DEFAULT_DTYPE
-    return array if array.dtype == dtype else array.astype(dtype)
+    return array if array.dtype == dtype else _cast(array, dtype, what)
+
+
+def _cast(array: np.ndarray, dtype: np.dtype, what: str) -> np.ndarray:
+    """``array`` as ``dtype``; finite values too large for it are refused instead of becoming inf."""
+    dtype, kind = np.dtype(dtype), array.dtype.kind
+    largest = np.finfo(array.dtype).max if kind == "f" else np.iinfo(array.dtype).max if kind in "iu" else 1
+    if float(largest) <= float(np.finfo(dtype).max):
+        return array.astype(dtype)
+    with np.errstate(over="ignore"):  # checked just below, with a message that says what to do
+        out = array.astype(dtype)
+    overflowed = np.isinf(out) & np.isfinite(array)
+    if overflowed.any():
+        raise ValueError(f"Tensor: {what} has values too large for {dtype.name} (largest {np.finfo(dtype).max:.4g}). "
+                         f"Received e.g. {array[overflowed][0].item()!r}; use dtype=float64, or rescale the data")
+    return out
 
 
 class Tensor:
