@@ -45,7 +45,8 @@ def read_file(path) -> tuple:
             arrays = {name: archive[name] for name in archive.files}
     except FileNotFoundError:
         raise
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as exc:
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError,
+            NotImplementedError, RuntimeError) as exc:  # zipfile: unsupported method/version, "encrypted" flag
         raise ValueError(f"{path}: not a readable neurona model file (truncated or corrupt?): {exc}") from exc
     if _CONFIG_KEY not in arrays:
         raise ValueError(f"{path}: not a neurona model file (no {_CONFIG_KEY} entry)")
