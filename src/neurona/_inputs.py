@@ -62,6 +62,25 @@ def check_width(where: str, x: np.ndarray, input_shape: tuple) -> None:
                          f"but the network expects {expected}")
 
 
+def check_range(where: str, x: np.ndarray, dtype) -> None:
+    """x's values must fit the model's dtype: float64 data beyond float32's range would become inf."""
+    if x.dtype.kind != "f" or x.dtype.itemsize <= np.dtype(dtype).itemsize:
+        return
+    largest = float(np.finfo(dtype).max)
+    for start in range(0, len(x), _CHUNK_ROWS):
+        top = float(np.abs(x[start:start + _CHUNK_ROWS]).max(initial=0))
+        if top > largest:
+            raise ValueError(f"{where}: x has values up to {top:.4g}, too large for the model's {np.dtype(dtype).name} "
+                             f"(largest {largest:.4g}). Rescale x (e.g. with Standardizer) or use dtype='float64'")
+
+
+def check_outputs(where: str, out: np.ndarray, x: np.ndarray) -> None:
+    """Finite inputs must give finite outputs; overflow inside the network is reported, not returned."""
+    if not np.isfinite(out).all():
+        raise ValueError(f"{where}: the network's outputs overflowed to inf or NaN although x is finite "
+                         f"(largest |x| = {float(np.abs(x).max()):.4g}). Rescale x, e.g. with Standardizer")
+
+
 def check_test_data(where: str, test_data) -> tuple | None:
     """``test_data`` as a validated (x, y) pair, or None."""
     if test_data is None:

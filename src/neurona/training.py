@@ -101,9 +101,11 @@ class Trainer:
         x = _inputs.as_samples("predict", "x", x, min_ndim=2)
         self._require_built("predict", x)
         batch_size = _PREDICT_BATCH if batch_size is None else _checks.positive_int("predict", "batch_size", batch_size)
-        with no_grad():
+        with no_grad(), np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below, with advice
             parts = [self.forward(self._batch(x[i:i + batch_size])).data for i in range(0, len(x), batch_size)]
-        return np.concatenate(parts)
+        out = np.concatenate(parts)
+        _inputs.check_outputs("predict", out, x)
+        return out
 
     def evaluate(self, x, y, loss=None, reg=None, batch_size: int | None = None) -> dict:
         """``{"loss": …, "accuracy": …}`` on (x, y); the loss is the last fit's unless given."""
@@ -114,14 +116,18 @@ class Trainer:
         loss.check_targets(y, n_outputs)
         accuracy = metrics.Accuracy()
         accuracy.adapt(y, n_outputs)
-        return self._evaluate(x, y, loss, regularizers.get(reg), accuracy, batch_size or _PREDICT_BATCH)
+        batch_size = _PREDICT_BATCH if batch_size is None else _checks.positive_int("evaluate", "batch_size", batch_size)
+        return self._evaluate(x, y, loss, regularizers.get(reg), accuracy, batch_size, where="evaluate")
 
-    def _evaluate(self, x, y, loss, reg, accuracy, batch_size) -> dict:
+    def _evaluate(self, x, y, loss, reg, accuracy, batch_size, where: str | None = None) -> dict:
+        """Loss and accuracy over batches; with ``where`` (public evaluate) non-finite outputs are an error."""
         total_loss = total_correct = 0.0
-        with no_grad():
+        with no_grad(), np.errstate(over="ignore", invalid="ignore"):  # overflow is reported, with advice
             for i in range(0, len(x), batch_size):
                 xb, yb = self._batch(x[i:i + batch_size]), y[i:i + batch_size]
                 out = self.forward(xb)
+                if where is not None:
+                    _inputs.check_outputs(where, out.data, xb.data)
                 total_loss += loss(out, yb).item() * len(xb)
                 total_correct += accuracy.total(out.data, yb)
             penalty = reg(self.regularized_weights).item() if reg and self.regularized_weights else 0.0
@@ -137,6 +143,7 @@ class Trainer:
                                  "input_dim=..., or call build(input_shape)")
             self.build()
         _inputs.check_width(where, x, self.input_shape)
+        _inputs.check_range(where, x, self.dtype)
 
     # ----- training -----
     def fit(self, x, y, test_data=None, epochs: int = 1, loss="mse", opt=None, reg=None, name: str | None = None,
@@ -168,9 +175,12 @@ class Trainer:
         x, y = _inputs.check_pair("fit", x, y)
         test = _inputs.check_test_data("fit", test_data)
         epochs = _checks.positive_int("fit", "epochs", epochs)
+        if callbacks is not None and not isinstance(callbacks, (list, tuple)):
+            raise TypeError(f"fit: callbacks must be a list of Callback instances. Received: callbacks={callbacks!r:.80}")
         plan = _Plan.make(self, x, y, loss, opt, reg, batch_size, seed)
         if test is not None:
             _inputs.check_width("fit (test_data)", test[0], self.input_shape)
+            _inputs.check_range("fit (test_data)", test[0], self.dtype)
             plan.loss.check_targets(test[1], plan.n_outputs)
         history = self.history = History(name or self.name)
         start = 0 if checkpoint is None or not Path(checkpoint).exists() else \
@@ -223,15 +233,16 @@ class Trainer:
 
     def _train_step(self, plan: "_Plan", xb: Tensor, yb: np.ndarray, epoch: int, step: int) -> tuple:
         plan.opt.zero_grad()
-        out = self.forward(xb, training=True)
-        value = plan.loss(out, yb)
-        if plan.reg is not None and self.regularized_weights:
-            value = value + plan.reg(self.regularized_weights)
-        loss_value = value.item()
-        if not math.isfinite(loss_value):
-            raise TrainingDiverged(f"the loss became {loss_value} at epoch {epoch + 1}, step {step + 1}; "
-                                   "try a smaller learning rate (or clipnorm=...)")
-        value.backward()
+        with np.errstate(over="ignore", invalid="ignore"):  # non-finite values are caught below, with context
+            out = self.forward(xb, training=True)
+            value = plan.loss(out, yb)
+            if plan.reg is not None and self.regularized_weights:
+                value = value + plan.reg(self.regularized_weights)
+            loss_value = value.item()
+            if not math.isfinite(loss_value):
+                raise TrainingDiverged(f"the loss became {loss_value} at epoch {epoch + 1}, step {step + 1}; "
+                                       "try a smaller learning rate (or clipnorm=...)")
+            value.backward()
         _check_gradients(self.parameters, epoch, step)
         plan.opt.step(batch_size=len(xb))
         return loss_value, out.data
@@ -268,6 +279,7 @@ class _Plan:
         if not model.built:
             model.build(model.input_shape or x.shape[1:], seed=seed)
         _inputs.check_width("fit", x, model.input_shape)
+        _inputs.check_range("fit", x, model.dtype)
         plan.n_outputs = int(np.prod(model.output_shapes()[-1]))
         plan.loss = model.loss = losses.get(loss)
         plan.loss.check_targets(y, plan.n_outputs)
