@@ -33,6 +33,14 @@ class Loss:
     name = "loss"
 
     def __call__(self, y_pred: Tensor, y_true: np.ndarray) -> Tensor:
+        """The mean loss, a scalar Tensor: ``y_pred`` (N, outputs), ``y_true`` labels (N,) or rows (N, outputs)."""
+        y_pred, y_true = _check_call(type(self).__name__, y_pred, y_true)
+        self.check_targets(y_true, y_pred.shape[1])
+        with np.errstate(over="ignore"):  # a loss beyond the dtype's range is inf, which fit reports
+            return self.call(y_pred, y_true)
+
+    def call(self, y_pred: Tensor, y_true: np.ndarray) -> Tensor:
+        """The math, on validated arguments (subclasses define it)."""
         raise NotImplementedError
 
     def check_targets(self, y_true: np.ndarray, n_outputs: int) -> None:
@@ -53,6 +61,24 @@ class Loss:
         return f"{type(self).__name__}({args})"
 
 
+def _check_call(where: str, y_pred, y_true) -> tuple:
+    """y_pred as a 2-D Tensor with samples, y_true as a real array with as many samples."""
+    try:
+        y_pred = y_pred if isinstance(y_pred, Tensor) else Tensor(y_pred)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{where}: y_pred must be a Tensor or an array of real numbers. {exc}") from exc
+    y_true = np.asarray(y_true.data if isinstance(y_true, Tensor) else y_true)
+    if y_true.dtype.kind not in "biuf":
+        raise TypeError(f"{where}: y_true must hold real numbers. Received dtype={y_true.dtype}")
+    if y_pred.ndim != 2 or y_pred.shape[0] == 0 or y_pred.shape[1] == 0:
+        raise ValueError(f"{where}: y_pred must be (samples, outputs) with at least one of each. "
+                         f"Received shape {y_pred.shape}")
+    if y_true.ndim == 0 or len(y_true) != len(y_pred):
+        raise ValueError(f"{where}: y_true must have one entry per sample of y_pred ({len(y_pred)}). "
+                         f"Received shape {y_true.shape}")
+    return y_pred, y_true
+
+
 def _check_labels(y_true: np.ndarray, n_classes: int) -> None:
     if y_true.dtype.kind not in "iu" and not np.array_equal(y_true, np.round(y_true)):
         raise ValueError(f"y: labels must be integers. Received dtype={y_true.dtype}, e.g. {y_true[:3]}")
@@ -69,7 +95,7 @@ class MSE(Loss):
 
     name = "mse"
 
-    def __call__(self, y_pred, y_true):
+    def call(self, y_pred, y_true):
         diff = y_pred - one_hot_like(y_true, y_pred)
         return (diff * diff).sum(axis=1).mean()
 
@@ -82,7 +108,7 @@ class CCE(Loss):
 
     name = "cce"
 
-    def __call__(self, y_pred, y_true):
+    def call(self, y_pred, y_true):
         target = labels_of(y_true) if y_true.ndim == 1 else y_true.astype(y_pred.dtype, copy=False)
         return ops.softmax_cross_entropy(y_pred, target).mean()
 
@@ -104,7 +130,7 @@ class SVM(Loss):
     def __init__(self, delta: float = 1.0):
         self.delta = _checks.real("SVM", "delta", delta, low=0.0)
 
-    def __call__(self, y_pred, y_true):
+    def call(self, y_pred, y_true):
         mask = one_hot_like(labels_of(y_true), y_pred)
         correct = (y_pred * mask).sum(axis=1, keepdims=True)
         margins = (y_pred - correct + self.delta).relu() * (1 - mask)
@@ -135,7 +161,7 @@ class BCE(Loss):
         self.from_logits = from_logits
         self.eps = _checks.real("BCE", "eps", eps, low=0.0, low_open=True, high=0.5)
 
-    def __call__(self, y_pred, y_true):
+    def call(self, y_pred, y_true):
         y = one_hot_like(y_true, y_pred)
         if self.from_logits:  # max(z, 0) − z·y + log(1 + e^−|z|): no exp of a positive number
             per_element = y_pred.relu() - y_pred * y + (1 + (-y_pred.abs()).exp()).log()
