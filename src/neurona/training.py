@@ -181,7 +181,10 @@ class Trainer:
         if test is not None:
             _inputs.check_width("fit (test_data)", test[0], self.input_shape)
             _inputs.check_range("fit (test_data)", test[0], self.dtype)
-            plan.loss.check_targets(test[1], plan.n_outputs)
+            try:
+                plan.loss.check_targets(test[1], plan.n_outputs)
+            except ValueError as exc:  # say which y: the same message for the training labels would mislead
+                raise ValueError(f"fit (test_data): {exc}") from None
         history = self.history = History(name or self.name)
         start = 0 if checkpoint is None or not Path(checkpoint).exists() else \
             checkpoints.restore(checkpoint, self, plan, history, len(x), epochs)
