@@ -45,6 +45,8 @@ class Layer:
     ``call(x, training)`` and ``get_config()``; ``compute_output_shape`` when it changes shape.
     """
 
+    takes_list = False  # True for layers called on a list of tensors (Concatenate)
+
     def __init__(self, name: str | None = None):
         if name is not None and not isinstance(name, str):
             raise ValueError(f"{type(self).__name__}: name must be a string. Received: name={name!r}")
@@ -83,10 +85,20 @@ class Layer:
         if isinstance(inputs, SymbolicTensor) or (
                 isinstance(inputs, (list, tuple)) and inputs and all(isinstance(i, SymbolicTensor) for i in inputs)):
             return self._record(inputs)
+        inputs = self._check_inputs(inputs)
         if not self.built:
-            shapes = [np.shape(i)[1:] for i in inputs] if isinstance(inputs, (list, tuple)) else np.shape(inputs)[1:]
+            shapes = [i.shape[1:] for i in inputs] if self.takes_list else inputs.shape[1:]
             self.build(shapes, np.random.default_rng())
         return self.call(inputs, training)
+
+    def _check_inputs(self, inputs):
+        """Inputs of a direct call as Tensors with a batch axis; a clear error instead of a NumPy one."""
+        where = type(self).__name__
+        if not self.takes_list:
+            return _as_batch(where, "x", inputs)
+        if not isinstance(inputs, (list, tuple)):
+            raise TypeError(f"{where}: inputs must be a list of tensors. Received: {type(inputs).__name__}")
+        return [_as_batch(where, f"inputs[{i}]", t) for i, t in enumerate(inputs)]
 
     def _record(self, inputs) -> SymbolicTensor:
         as_list = isinstance(inputs, (list, tuple))
@@ -96,6 +108,22 @@ class Layer:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if v is not None)
         return f"{type(self).__name__}({args})"
+
+
+def _as_batch(where: str, name: str, x) -> Tensor:
+    try:
+        x = x if isinstance(x, Tensor) else Tensor(x)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{where}: {name} must be a Tensor or an array of real numbers. {exc}") from exc
+    if x.ndim < 2:
+        raise ValueError(f"{where}: {name} must have a batch axis: (batch, features) or (batch, d1, d2, …). "
+                         f"Received shape {x.shape}")
+    return x
+
+
+def _flat(x: Tensor) -> Tensor:
+    """(batch, d1, d2, …) → (batch, d1·d2·…), also for an empty batch (where -1 cannot be inferred)."""
+    return x.reshape(len(x), int(np.prod(x.shape[1:])))
 
 
 class Dense(Layer):
@@ -146,7 +174,10 @@ class Dense(Layer):
     def call(self, x, training=False):
         x = x if isinstance(x, Tensor) else Tensor(x)
         if x.ndim != 2:
-            x = x.reshape(len(x), -1)
+            x = _flat(x)
+        if x.shape[1] != self.kernel.shape[0]:
+            raise ValueError(f"Dense: x has {x.shape[1]} features per sample, but the layer "
+                             f"{self.name or 'Dense'} was built for {self.kernel.shape[0]}")
         z = x @ self.kernel
         return self.activation(z + self.bias if self.use_bias else z)
 
@@ -191,7 +222,7 @@ class Flatten(Layer):
 
     def call(self, x, training=False):
         x = x if isinstance(x, Tensor) else Tensor(x)
-        return x.reshape(len(x), -1)
+        return _flat(x)
 
     def compute_output_shape(self, input_shape):
         return (int(np.prod(input_shape)),)
@@ -275,6 +306,8 @@ class Concatenate(Layer):
         axis: the axis to join along (the last by default).
     """
 
+    takes_list = True
+
     def __init__(self, input_dim=None, axis: int = -1, name: str | None = None):
         super().__init__(name)
         self.input_dim = None if input_dim is None else _checks.positive_int("Concatenate", "input_dim", input_dim)
@@ -286,7 +319,7 @@ class Concatenate(Layer):
         if not isinstance(xs, (list, tuple)) or len(xs) < 2:
             raise ValueError(f"Concatenate: needs a list of at least 2 tensors. Received: {type(xs).__name__}")
         flat = [t if isinstance(t, Tensor) else Tensor(t) for t in xs]
-        flat = [t.reshape(len(t), -1) if t.ndim > 2 else t for t in flat]
+        flat = [_flat(t) if t.ndim > 2 else t for t in flat]
         return concat(flat, axis=self.axis)
 
     def compute_output_shape(self, input_shapes):
