@@ -61,9 +61,10 @@ def _train_framework(data: CifarData, run: dict, name: str, verbose: int) -> dic
     else:
         opt, batch_size = optimizers.SGD(lr=run["lr"]), run["batch_size"]
     y_train, y_test = _targets(data, run["loss"])
-    history = model.fit(data.x_train, y_train, test_data=(data.x_test, y_test), epochs=run["epochs"],
-                        loss=losses.get(run["loss"]), opt=opt, reg=regularizers.L2(run["lam"]), name=name,
-                        batch_size=batch_size, verbose=verbose, seed=run["seed"])
+    with np.errstate(over="ignore", invalid="ignore"):  # divergence ends the run and is kept in history.stopped
+        history = model.fit(data.x_train, y_train, test_data=(data.x_test, y_test), epochs=run["epochs"],
+                            loss=losses.get(run["loss"]), opt=opt, reg=regularizers.L2(run["lam"]), name=name,
+                            batch_size=batch_size, verbose=verbose, seed=run["seed"])
     return {"history": dict(history.history), "stopped": history.stopped}
 
 

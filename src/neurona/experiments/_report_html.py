@@ -24,7 +24,9 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .failed { border-left-color: #c00; background: #fde2e2; }
 figure { margin: 1em 0; } figure img { max-width: 100%; border: 1px solid #ddd; }
 figcaption { font-size: .88em; color: #555; }
-.graph svg { max-width: 100%; height: auto; }
+.graph { overflow-x: auto; } .graph svg { max-width: none; height: auto; }
+.grid { display: grid; grid-template-columns: 1fr 1fr; gap: .4em 1em; }
+.grid figure { margin: .3em 0; }
 pre { background: #f7f7f7; padding: .6em; overflow-x: auto; font-size: .85em; }
 .note { color: #444; font-size: .92em; } .muted { color: #777; font-size: .88em; }
 nav ul { columns: 2; }
@@ -42,6 +44,8 @@ def pct(value, digits: int = 1) -> str:
 def seconds(value) -> str:
     if value is None:
         return "–"
+    if value < 10:
+        return f"{value:.1f} s"
     return f"{value:.0f} s" if value < 600 else f"{value / 60:.1f} min"
 
 
@@ -69,6 +73,11 @@ def png(path: Path, caption: str = "") -> str:
     data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
     cap = f"<figcaption>{esc(caption)}</figcaption>" if caption else ""
     return f'<figure><img alt="{esc(caption or Path(path).name)}" src="data:image/png;base64,{data}">{cap}</figure>'
+
+
+def grid(figures: list) -> str:
+    """Figures two to a row."""
+    return f'<div class="grid">{"".join(figures)}</div>' if figures else ""
 
 
 def inline_svg(text: str, caption: str = "") -> str:

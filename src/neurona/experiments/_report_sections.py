@@ -25,6 +25,9 @@ ROWS = (
     ("ex8", "mse", "Ex. 8 · MSE"), ("ex8", "svm", "Ex. 8 · SVM"), ("ex8", "cce", "Ex. 8 · CCE"),
     ("linear", "svm", "Linear · SVM"), ("linear", "cce", "Linear · Softmax (CCE)"),
 )
+# Runs that are variants of a row: ex5 at its alternative lr, and ex3's MSE with the report's listing as printed.
+VARIANTS = {"-alt": "lr {lr:g}, the alternative", "-listing": "the report's listing: lr {lr:g}, batch {batch_size}, "
+            "{epochs} epochs"}
 TOLERANCE = 0.01  # within one percentage point of a number read off the practical's figures "matches"
 
 
@@ -53,12 +56,13 @@ def comparison_rows(outcomes: dict) -> list:
         ref = cifar.PRACTICAL[ex][key]
         rows.append(_row(outcomes, ex, key, label, ref["accuracy"], ref["measure"], ref["source"]))
         if "peak" in ref:
-            rows.append(_row(outcomes, ex, key, label, ref["peak"], "peak", ref["source"]))
+            rows.append(_row(outcomes, ex, key, f"{label} (its peak)", ref["peak"], "peak", ref["source"]))
         results = outcomes[ex].summary.get("results", {}) if ex in outcomes else {}
-        if f"{key}-alt" in results:
-            lr = results[f"{key}-alt"]["settings"]["lr"]
-            rows.append(_row(outcomes, ex, f"{key}-alt", f"{label} (lr {lr:g}, alternative)", ref["accuracy"],
-                             ref["measure"], ref["source"]))
+        for suffix, note in VARIANTS.items():
+            if key + suffix in results:
+                s = results[key + suffix]["settings"]
+                rows.append(_row(outcomes, ex, key + suffix, f"{label} ({note.format(**s)})", ref["accuracy"],
+                                 ref["measure"], ref["source"]))
     return rows
 
 
@@ -93,7 +97,9 @@ neurona's losses are means over the batch; <code>optimizers.BGD(lr, bs)</code> k
 A run with <code>SGD</code>, <code>Adam</code> or <code>RMSprop</code> (mean-gradient convention) needs
 lr × batch size for the same step; taking the number literally makes the steps 128 times smaller
 (issue #4 measured ≈ 32% for Ex. 4 that way with PyTorch and NumPy). The L2 penalty is lam × ΣW² added once
-to the mean loss. The three runs below are Ex. 4 with each reading, measured here:</p>"""
+to the mean loss. The three runs below are Ex. 4 with each reading, measured here. BGD and SGD(lr × batch size)
+take the same steps except on the last, partial batch of each epoch, where BGD's step shrinks with the batch
+(lr × its size), so their curves agree closely but not exactly.</p>"""
 
 
 def lr_section(outcomes: dict, out) -> str:
@@ -133,12 +139,20 @@ def _runs_table(summary: dict) -> str:
 
 
 def _figures(outcome) -> str:
+    """Comparison figures full width, then one figure per run, two to a row."""
     names = outcome.summary.get("figures")
     if names is None:  # an experiment that does not list them: every PNG in its folder
         names = sorted(p.name for p in outcome.folder.glob("*.png"))
-    comparisons = [n for n in names if n.removesuffix(".png") not in outcome.summary.get("results", {})]
-    ordered = comparisons + [n for n in names if n not in comparisons]
-    return "".join(H.png(outcome.folder / n, n.removesuffix(".png")) for n in ordered if (outcome.folder / n).exists())
+    names = [n for n in names if isinstance(n, str) and n.endswith(".png") and (outcome.folder / n).exists()]
+    runs = outcome.summary.get("results", {}) if outcome.name in cifar.EXERCISES else {}
+    comparisons = [n for n in names if n.removesuffix(".png") not in runs]
+    per_run = [n for n in names if n not in comparisons]
+    caption = "{}: test accuracy (val_accuracy, left) and train accuracy (right) of each run, against epochs"
+    if not runs:  # not a CIFAR exercise: its figures as they are
+        return H.grid([H.png(outcome.folder / n, n.removesuffix(".png")) for n in names])
+    return ("".join(H.png(outcome.folder / n, caption.format(n.removesuffix(".png"))) for n in comparisons)
+            + H.grid([H.png(outcome.folder / n, f"{n.removesuffix('.png')}: accuracy and loss, train (solid) and "
+                            "test (dashed)") for n in per_run]))
 
 
 def _ex8_extra(outcome, outcomes) -> str:
