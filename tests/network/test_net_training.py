@@ -204,6 +204,19 @@ def test_divergence_is_reported_on_stderr_with_the_progress_bar(capfd):
     assert "Training stopped: the loss became inf at epoch 122" in err and "smaller learning rate" in err
 
 
+def test_a_nan_loss_in_the_first_epoch_returns_an_empty_history():
+    model = models.Network(dtype="float64")
+    model.add(layers.Dense(2, input_dim=1, use_bias=False))
+    model.build()
+    model.layers[0].kernel.data[...] = [[1e200, -1e200]]
+    # x = 1e200: the scores 1e400 and −1e400 overflow to +inf and −inf; softmax shifts by the max: inf − inf = NaN
+    with np.errstate(over="ignore", invalid="ignore"):
+        history = model.fit(np.array([[1e200]]), np.array([0]), loss="cce", epochs=3, verbose=0, seed=0)
+    assert len(history) == 0 and history.history == {}
+    assert history.stopped.startswith("the loss became nan at epoch 1, step 1; try a smaller learning rate")
+    np.testing.assert_array_equal(model.layers[0].kernel.data, [[1e200, -1e200]])  # no step was taken
+
+
 def test_a_finite_run_has_no_stop_reason():
     history = mlp((3, 3), seed=0).fit(X, LABELS, epochs=2, loss="cce", verbose=0, seed=0)
     assert history.stopped is None and len(history) == 2
