@@ -178,8 +178,9 @@ def setting_stats(runs: list) -> dict:
 
 
 def _table(config: Config, store: dict) -> list:
+    """One row per (N, N'), sorted by N then N'."""
     rows = []
-    for n, hidden in _settings(config):
+    for n, hidden in sorted(_settings(config)):
         runs = [store[_key(n, hidden, config.seed + k)] for k in range(config.seeds)]
         rows.append({"N": n, "hidden": hidden, **setting_stats(runs)})
     return rows
