@@ -180,7 +180,7 @@ class RMSprop(Optimizer):
 
     def __init__(self, lr=1e-3, rho: float = 0.9, eps: float = 1e-7, clipnorm=None):
         super().__init__(lr, clipnorm)
-        self.rho = _checks.real("RMSprop", "rho", rho, low=0.0)
+        self.rho = _checks.real("RMSprop", "rho", rho, low=0.0, high=1.0)
         if self.rho >= 1:  # rho = 1 never updates the average: every step would be lr·g/eps, ~1e7·lr·g
             raise ValueError(f"RMSprop: rho must be in [0, 1). Received: rho={rho!r}")
         self.eps = _checks.real("RMSprop", "eps", eps, low=0.0, low_open=True)
