@@ -7,6 +7,8 @@ by ``graph.unbroadcast``, so the formulas below read like the calculus.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .tensor import Tensor, is_scalar
@@ -126,14 +128,20 @@ def matmul(a, b) -> Tensor:
 def sum(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001 (mirrors numpy)
     axes = _axes("sum", axis, a.ndim)
     out = a.data.sum(axis=axes, keepdims=keepdims)
-    return Tensor._from_op(np.asarray(out), (a,), "sum",
-                           lambda g: (np.broadcast_to(_expand(g, axes, keepdims), a.shape).copy(),))
+    kept = tuple(1 if i in axes else n for i, n in enumerate(a.shape))  # the result's shape with keepdims
+
+    def backward(g):
+        grad = np.empty(a.shape, dtype=g.dtype)
+        grad[...] = g.reshape(kept)  # every input gets the gradient of the sum it went into; one write, no temporaries
+        return (grad,)
+
+    return Tensor._from_op(np.asarray(out), (a,), "sum", backward)
 
 
 def mean(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:
     """Composed: a sum scaled by 1/count."""
     axes = _axes("mean", axis, a.ndim)
-    count = int(np.prod([a.shape[i] for i in axes]))  # 1 when axes is empty
+    count = math.prod(a.shape[i] for i in axes)  # 1 when axes is empty; math.prod: no array for a few ints
     return sum(a, axes, keepdims) * (1.0 / (count or 1))
 
 
