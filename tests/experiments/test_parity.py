@@ -154,6 +154,15 @@ def test_parity_config_rejects_bad_values(changes, message):
 
 def test_parity_config_accepts_lists_as_tuples():
     assert parity.Config(n_values=[2, 4]).n_values == (2, 4)
+    with pytest.raises(ValueError, match="n_values must be a tuple of ints. Received: n_values=5"):
+        parity.Config(n_values=5)
+
+
+def test_parity_run_refuses_empty_sweeps(tmp_path):
+    empty = parity.Config(width_n=(), n_values=(), narrow_hidden=())
+    with pytest.raises(ValueError, match="every sweep is empty"):
+        parity.run(empty, tmp_path / "empty", verbose=0)
+    assert not (tmp_path / "empty").exists()
 
 
 def test_parity_cli_run_with_tuple_overrides(tmp_path):

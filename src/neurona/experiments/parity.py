@@ -64,23 +64,19 @@ class Config:
                    narrow_n=8, narrow_hidden=(1, 2))
 
     def __post_init__(self):
+        bits = synthetic.MAX_PARITY_BITS
         for name in _TUPLES:
+            if not isinstance(getattr(self, name), (tuple, list)):
+                raise ValueError(f"parity.Config: {name} must be a tuple of ints. Received: {name}={getattr(self, name)!r}")
             setattr(self, name, tuple(getattr(self, name)))
-        for name in ("epochs", "seeds", "hidden", *(f"{n}[{i}]" for n in ("hidden_values", "narrow_hidden")
-                                                   for i in range(len(getattr(self, n))))):
-            _check_int(name, _get(self, name), low=1)
-        _check_int("seed", self.seed, low=0)
-        for name in ("narrow_n", *(f"{n}[{i}]" for n in ("width_n", "n_values") for i in range(len(getattr(self, n))))):
-            _check_int(name, _get(self, name), low=1, high=synthetic.MAX_PARITY_BITS)
+        for name, low, high in (("epochs", 1, None), ("seeds", 1, None), ("seed", 0, None), ("hidden", 1, None),
+                                ("narrow_n", 1, bits)):
+            _check_int(name, getattr(self, name), low, high)
+        for name, high in (("width_n", bits), ("hidden_values", None), ("n_values", bits), ("narrow_hidden", None)):
+            for index, value in enumerate(getattr(self, name)):
+                _check_int(f"{name}[{index}]", value, 1, high)
         if not isinstance(self.lr, (int, float)) or isinstance(self.lr, bool) or not self.lr > 0:
             raise ValueError(f"parity.Config: lr must be a positive number. Received: lr={self.lr!r}")
-
-
-def _get(config, name: str):
-    if "[" not in name:
-        return getattr(config, name)
-    field, index = name.rstrip("]").split("[")
-    return getattr(config, field)[int(index)]
 
 
 def _check_int(name: str, value, low: int, high: int | None = None) -> None:
@@ -279,6 +275,9 @@ def run(config: Config | None = None, out_dir="runs/parity", verbose: int = 1, o
         ``table_markdown``), ``seconds``, ``files``, ``headline``.
     """
     config = config or Config()
+    if not _settings(config):
+        raise ValueError("parity: every sweep is empty; give n_values, or width_n with hidden_values, "
+                         "or narrow_hidden")
     started = time.perf_counter()
     out = prepare_output(out_dir, overwrite=overwrite, resume=resume)
     store = _train_all(config, out, verbose, resume)
