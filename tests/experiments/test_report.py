@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from neurona.experiments import _cifar_data, _report_sections, report
+from neurona.experiments import _cifar_data, _report_graphs, _report_sections, report
 from test_cifar_experiments import ONE_PIXEL_PNG, write_tiny_cifar
 
 CIFAR = ("ex3", "ex4", "ex5", "ex8", "linear")
@@ -100,8 +100,8 @@ def test_quick_report_is_one_self_contained_page(tmp_path, monkeypatch):
 
 def test_graphs_are_drawn_or_tabulated(tmp_path, monkeypatch):
     monkeypatch.setattr("shutil.which", lambda name: None)  # as on a machine without Graphviz
-    html = _report_sections.graphs_section(tmp_path / "graphs")
-    assert "Graphviz" in html and "<svg" not in html and "gradient" in html
+    section = _report_graphs.graphs_section(tmp_path / "graphs")
+    assert "Graphviz" in section and "<svg" not in section and "gradient" in section
     assert (tmp_path / "graphs" / "ex2.dot").exists()
 
 

@@ -18,10 +18,24 @@ from pathlib import Path
 import numpy as np
 
 from .. import layers, losses, models, optimizers, reference, regularizers
+from . import _cifar_data
 from ._cifar_data import CifarData
-from ._common import history_stats, write_json
+from ._common import history_stats, prepare_output, write_json
 
 ENGINES = ("framework", "reference")
+QUICK = {"n_train": 1000, "n_test": 2000, "epochs": 3}  # every exercise's quick(): seconds, not minutes
+
+
+def quick_config(cls, **changes):
+    """``cls`` with the reduced data and epochs of QUICK (and ``changes``)."""
+    return cls(**{**QUICK, **changes})
+
+
+def start(config, out_dir, overwrite: bool, resume: bool, verbose: int) -> tuple:
+    """The output folder and a RunBook over the prepared data: how every exercise begins."""
+    out = prepare_output(out_dir, overwrite, resume)
+    data = _cifar_data.prepare(config.n_train, config.n_test, download=config.download)
+    return out, RunBook(out, data, resume, verbose)
 
 
 def settings(engine: str, layer_specs, loss: str, lr: float, batch_size: int, epochs: int, lam: float,

@@ -9,7 +9,6 @@ import numpy as np
 
 from . import REGISTRY, _cifar_data, cifar
 from . import _report_html as H
-from ._report_graphs import graphs_section  # noqa: F401 - re-exported for report.py
 
 TITLES = {
     "graphs": "Exercises 1–2: computational graphs", "ex3": "Exercise 3: two layers in plain NumPy",

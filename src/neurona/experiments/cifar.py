@@ -11,59 +11,19 @@ steps by lr × the batch-*summed* gradient (see the report's section on learning
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from types import SimpleNamespace
 
-from . import _cifar_data
+from ._cifar_ex8 import Ex8Config, LinearConfig, run_ex8, run_linear
 from ._cifar_output import clock, finish
-from ._cifar_runs import RunBook, settings
-from ._common import prepare_output
+from ._cifar_practical import EXERCISES, PRACTICAL
+from ._cifar_runs import quick_config, settings, start
 
-# The practical's reported test accuracies (constants, read from its report; "measure" says whether
-# the number is the value after the last epoch or the highest reached).
-PRACTICAL = {
-    "ex3": {
-        "mse": {"accuracy": 0.30, "measure": "final", "source": "report §3, Fig. 8: MSE equals SVM at 50 epochs, 30%"},
-        "svm": {"accuracy": 0.30, "measure": "final", "source": "report §3, Fig. 8: MSE equals SVM at 50 epochs, 30%"},
-        "cce": {"accuracy": 0.38, "measure": "peak", "source": "report §3, Fig. 8: CCE reaches a maximum of 38% in 50 epochs"},
-    },
-    "ex4": {
-        "bgd": {"accuracy": 0.38, "measure": "final", "peak": 0.40,
-                "source": "report §4, Fig. 9 (≈ 38% at epoch 50, peak ≈ 40%, as read in issue #4)"},
-    },
-    "ex5": {
-        "relu-sigmoid-mse": {"accuracy": 0.32, "measure": "peak", "source": "report §5: ReLU+Sigmoid, MSE reached 32%"},
-        "relu-sigmoid-cce": {"accuracy": 0.27, "measure": "peak", "source": "report §5: ReLU+Sigmoid, CCE 27%"},
-        "relu-linear-mse": {"accuracy": 0.35, "measure": "peak", "source": "report §5: ReLU+Linear, MSE reached 35%"},
-        "relu-linear-cce": {"accuracy": 0.25, "measure": "peak", "source": "report §5: ReLU+Linear, CCE 25%"},
-    },
-    "ex8": {
-        loss: {"accuracy": 0.33, "measure": "peak", "source": "report §8, Fig. 23: a maximum of 33% for MSE, SVM and CCE"}
-        for loss in ("mse", "svm", "cce")
-    },
-    "linear": {
-        "svm": {"accuracy": 0.25, "measure": "final", "source": "report §8 (TP1 Ex. 5, Fig. 25): ≈ 25% after 1000 epochs"},
-        "cce": {"accuracy": 0.23, "measure": "final", "source": "report §8 (TP1 Ex. 5, Fig. 25): ≈ 23% after 1000 epochs"},
-    },
-}
-EXERCISES = tuple(PRACTICAL)
-_QUICK = {"n_train": 1000, "n_test": 2000, "epochs": 3}
-
-
-def _quick(cls, **changes):
-    return cls(**{**_QUICK, **changes})
-
+__all__ = ["PRACTICAL", "EXERCISES", "Ex3Config", "Ex4Config", "Ex5Config", "Ex8Config", "LinearConfig",
+           "run_ex3", "run_ex4", "run_ex5", "run_ex8", "run_linear", "experiment"]
 
 def _two_layer(hidden: int, hidden_activation: str, output_activation: str, factor: float) -> tuple:
     return ((hidden, hidden_activation, factor), (10, output_activation, factor))
-
-
-def _start(config, out_dir, overwrite, resume, verbose):
-    """The output folder, the prepared data and the run book every exercise starts with."""
-    out = prepare_output(out_dir, overwrite, resume)
-    data = _cifar_data.prepare(config.n_train, config.n_test, download=config.download)
-    return out, RunBook(out, data, resume, verbose)
 
 
 # ----------------------------------------------------------------------------- Ex. 3
@@ -96,13 +56,13 @@ class Ex3Config:
 
     @classmethod
     def quick(cls):
-        return _quick(cls, listing_epochs=_QUICK["epochs"])
+        return quick_config(cls, listing_epochs=3)
 
 
 def run_ex3(config: Ex3Config, out_dir, verbose: int = 1, overwrite: bool = False, resume: bool = False) -> dict:
     """Train the Ex. 3 network once per loss with the plain-NumPy reference; return the summary."""
     started = clock()
-    out, book = _start(config, out_dir, overwrite, resume, verbose)
+    out, book = start(config, out_dir, overwrite, resume, verbose)
     arch = _two_layer(config.hidden, "sigmoid", "linear", config.factor)
     optimizer = "bgd" if config.sum_gradients else "sgd"
     for loss in config.losses:
@@ -149,13 +109,13 @@ class Ex4Config:
 
     @classmethod
     def quick(cls):
-        return _quick(cls)
+        return quick_config(cls)
 
 
 def run_ex4(config: Ex4Config, out_dir, verbose: int = 1, overwrite: bool = False, resume: bool = False) -> dict:
     """Train Ex. 4 with BGD (and, to compare, SGD at lr and at lr × batch size); return the summary."""
     started = clock()
-    out, book = _start(config, out_dir, overwrite, resume, verbose)
+    out, book = start(config, out_dir, overwrite, resume, verbose)
     arch = _two_layer(config.hidden, "sigmoid", "linear", config.factor)
 
     def one(key, lr, optimizer):
@@ -206,13 +166,13 @@ class Ex5Config:
 
     @classmethod
     def quick(cls):
-        return _quick(cls)
+        return quick_config(cls)
 
 
 def run_ex5(config: Ex5Config, out_dir, verbose: int = 1, overwrite: bool = False, resume: bool = False) -> dict:
     """Train ReLU + sigmoid/linear outputs with MSE and CCE, at the practical's lr and at alt_lr."""
     started = clock()
-    out, book = _start(config, out_dir, overwrite, resume, verbose)
+    out, book = start(config, out_dir, overwrite, resume, verbose)
     rates = [("", config.lr)] + ([("-alt", config.alt_lr)] if config.alt_lr > 0 else [])
     comparisons = {}
     for suffix, lr in rates:
@@ -234,124 +194,6 @@ def run_ex5(config: Ex5Config, out_dir, verbose: int = 1, overwrite: bool = Fals
     return finish(out, "ex5", config, book, started, practical=PRACTICAL["ex5"], notes=notes, comparisons=comparisons)
 
 
-# ----------------------------------------------------------------------------- Ex. 8
-@dataclass(frozen=True)
-class Ex8Config:
-    """Ex. 8: 3072–100–100–10 (sigmoid, sigmoid, linear) on the framework, as the practical's listing.
-
-    Factors 1e-2/1e-3/1e-2, BGD(lr=1e-4, bs=64), L2(1e-3), 100 epochs; MSE, SVM and CCE.
-    ``baselines`` also trains, under the same settings, the Ex. 3 network (one hidden layer) and a
-    linear classifier (no hidden layer), for the depth comparison the practical draws.
-    """
-
-    n_train: int = 5000
-    n_test: int = 10000
-    hidden: tuple = (100, 100)
-    factors: tuple = (1e-2, 1e-3, 1e-2)
-    losses: tuple = ("mse", "svm", "cce")
-    lr: float = 1e-4
-    batch_size: int = 64
-    epochs: int = 100
-    lam: float = 1e-3
-    baselines: bool = True
-    seed: int = 0
-    download: bool = True
-
-    @classmethod
-    def quick(cls):
-        return _quick(cls)
-
-
-def _ex8_architectures(config: Ex8Config) -> dict:
-    if len(config.factors) != len(config.hidden) + 1:
-        raise ValueError(f"ex8: factors needs one value per layer ({len(config.hidden) + 1}). "
-                         f"Received: factors={config.factors}")
-    deep = tuple((units, "sigmoid", f) for units, f in zip(config.hidden, config.factors)) + \
-        ((10, "linear", config.factors[-1]),)
-    archs = {"": deep}
-    if config.baselines:
-        archs["1hidden-"] = ((config.hidden[0], "sigmoid", config.factors[0]), (10, "linear", config.factors[-1]))
-        archs["linear-"] = ((10, "linear", config.factors[-1]),)
-    return archs
-
-
-def _losses_for(prefix: str, config: Ex8Config) -> tuple:
-    """The linear baseline is the practical's linear SVM and Softmax: MSE on 3072 raw inputs diverges at this lr."""
-    return tuple(loss for loss in config.losses if loss != "mse") if prefix == "linear-" else config.losses
-
-
-def run_ex8(config: Ex8Config, out_dir, verbose: int = 1, overwrite: bool = False, resume: bool = False) -> dict:
-    """Train Ex. 8 with each loss (and the one-hidden-layer and linear baselines); return the summary."""
-    started = clock()
-    out, book = _start(config, out_dir, overwrite, resume, verbose)
-    archs = _ex8_architectures(config)
-    for prefix, arch in archs.items():
-        for loss in _losses_for(prefix, config):
-            book.train(prefix + loss, settings("framework", arch, loss, config.lr, config.batch_size,
-                                               config.epochs, config.lam, config.seed))
-    comparisons = {"comparison": (config.losses, "Ex. 8: 3072-100-100-10 with MSE, SVM and CCE")}
-    if config.baselines:
-        comparisons["depth"] = (tuple(p + loss for p in archs for loss in _losses_for(p, config)),
-                                "Ex. 8 against one hidden layer (Ex. 3's network) and no hidden layer")
-    depth = {prefix.rstrip("-") or "2hidden": {loss: book.results[prefix + loss] for loss in _losses_for(prefix, config)}
-             for prefix in archs}
-    notes = ["Trained with the framework, as the practical's listing: factors "
-             f"{'/'.join(f'{f:g}' for f in config.factors)}, BGD(lr={config.lr:g}, bs={config.batch_size}), "
-             f"L2({config.lam:g}), {config.epochs} epochs."]
-    if config.baselines:
-        notes.append("Runs 1hidden-* (3072-100-10, Ex. 3's network) and linear-* (3072-10) use the same "
-                     "settings, so only the depth differs. The linear baseline is the practical's linear SVM and "
-                     "Softmax: with MSE a linear layer on the 3072 inputs diverges at this lr.")
-    return finish(out, "ex8", config, book, started, practical=PRACTICAL["ex8"], notes=notes,
-                  comparisons=comparisons, extra={"depth_table": _depth_table(depth)})
-
-
-def _depth_table(depth: dict) -> list:
-    """Rows {architecture, loss, final, peak} for the depth comparison."""
-    return [{"architecture": name, "loss": loss, "final_val_accuracy": entry.get("final_val_accuracy"),
-             "best_val_accuracy": entry.get("best_val_accuracy")}
-            for name, by_loss in depth.items() for loss, entry in by_loss.items()]
-
-
-# ----------------------------------------------------------------------------- linear baselines
-@dataclass(frozen=True)
-class LinearConfig:
-    """The practical's linear SVM and Softmax classifiers (TP1): a Network with one Dense(10) layer.
-
-    Defaults: BGD(lr=1e-4, bs=64) (= mean-gradient lr 6.4e-3), L2(1e-3), 100 epochs, weights
-    N(0, 1)·1e-2: the settings of Ex. 8, so the three depths compare directly.
-    """
-
-    n_train: int = 5000
-    n_test: int = 10000
-    losses: tuple = ("svm", "cce")
-    lr: float = 1e-4
-    batch_size: int = 64
-    epochs: int = 100
-    lam: float = 1e-3
-    factor: float = 1e-2
-    seed: int = 0
-    download: bool = True
-
-    @classmethod
-    def quick(cls):
-        return _quick(cls)
-
-
-def run_linear(config: LinearConfig, out_dir, verbose: int = 1, overwrite: bool = False, resume: bool = False) -> dict:
-    """Train the linear classifiers; return the summary."""
-    started = clock()
-    out, book = _start(config, out_dir, overwrite, resume, verbose)
-    for loss in config.losses:
-        book.train(loss, settings("framework", ((10, "linear", config.factor),), loss, config.lr,
-                                  config.batch_size, config.epochs, config.lam, config.seed))
-    notes = [f"A Network with a single Dense(10, linear, factor={config.factor:g}) on the 3072 pixels: the "
-             f"practical's TP1 linear classifiers. BGD(lr={config.lr:g}, bs={config.batch_size}), "
-             f"L2({config.lam:g}), {config.epochs} epochs (the practical ran 1000 epochs with its own settings)."]
-    return finish(out, "linear", config, book, started, practical=PRACTICAL["linear"], notes=notes,
-                  comparisons={"comparison": (config.losses, "Linear classifiers: SVM and Softmax (CCE)")})
-
-
 _EXPERIMENTS = {
     "ex3": (Ex3Config, run_ex3), "ex4": (Ex4Config, run_ex4), "ex5": (Ex5Config, run_ex5),
     "ex8": (Ex8Config, run_ex8), "linear": (LinearConfig, run_linear),
@@ -364,9 +206,3 @@ def experiment(name: str) -> SimpleNamespace:
         raise ValueError(f"cifar.experiment: name must be one of {', '.join(_EXPERIMENTS)}. Received: name={name!r}")
     config_cls, run = _EXPERIMENTS[name]
     return SimpleNamespace(name=name, Config=config_cls, run=run, practical=PRACTICAL[name])
-
-
-def replace(config, **changes):
-    """A copy of ``config`` with only the fields it has changed (the report turns off downloads this way)."""
-    names = {f.name for f in dataclasses.fields(config)}
-    return dataclasses.replace(config, **{k: v for k, v in changes.items() if k in names})

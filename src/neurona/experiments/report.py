@@ -19,7 +19,7 @@ import time
 import traceback
 from pathlib import Path
 
-from . import _cifar_data, _report_sections, get
+from . import _cifar_data, _report_graphs, _report_sections, get
 from ._common import prepare_output, write_json, write_text
 
 CIFAR = ("ex3", "ex4", "ex5", "ex8", "linear")
@@ -110,7 +110,7 @@ def reproduce(out_dir="report", quick: bool = False, overwrite: bool = False, ve
     started = time.perf_counter()
     out = prepare_output(out_dir, overwrite)
     graphs_started = time.perf_counter()
-    graphs = _report_sections.graphs_section(out / "graphs")
+    graphs = _report_graphs.graphs_section(out / "graphs")
     graphs_seconds = time.perf_counter() - graphs_started
     outcomes = run_exercises(out, quick, download, verbose, exercises, changes)
     rows = _report_sections.comparison_rows(outcomes)

@@ -1,0 +1,127 @@
+"""Exercise 8 (two hidden layers, with one-hidden-layer and linear baselines) and the linear classifiers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ._cifar_output import clock, finish
+from ._cifar_practical import PRACTICAL
+from ._cifar_runs import quick_config, settings, start
+
+
+# ----------------------------------------------------------------------------- Ex. 8
+@dataclass(frozen=True)
+class Ex8Config:
+    """Ex. 8: 3072–100–100–10 (sigmoid, sigmoid, linear) on the framework, as the practical's listing.
+
+    Factors 1e-2/1e-3/1e-2, BGD(lr=1e-4, bs=64), L2(1e-3), 100 epochs; MSE, SVM and CCE.
+    ``baselines`` also trains, under the same settings, the Ex. 3 network (one hidden layer) and a
+    linear classifier (no hidden layer), for the depth comparison the practical draws.
+    """
+
+    n_train: int = 5000
+    n_test: int = 10000
+    hidden: tuple = (100, 100)
+    factors: tuple = (1e-2, 1e-3, 1e-2)
+    losses: tuple = ("mse", "svm", "cce")
+    lr: float = 1e-4
+    batch_size: int = 64
+    epochs: int = 100
+    lam: float = 1e-3
+    baselines: bool = True
+    seed: int = 0
+    download: bool = True
+
+    @classmethod
+    def quick(cls):
+        return quick_config(cls)
+
+
+def _ex8_architectures(config: Ex8Config) -> dict:
+    if len(config.factors) != len(config.hidden) + 1:
+        raise ValueError(f"ex8: factors needs one value per layer ({len(config.hidden) + 1}). "
+                         f"Received: factors={config.factors}")
+    deep = tuple((units, "sigmoid", f) for units, f in zip(config.hidden, config.factors)) + \
+        ((10, "linear", config.factors[-1]),)
+    archs = {"": deep}
+    if config.baselines:
+        archs["1hidden-"] = ((config.hidden[0], "sigmoid", config.factors[0]), (10, "linear", config.factors[-1]))
+        archs["linear-"] = ((10, "linear", config.factors[-1]),)
+    return archs
+
+
+def _losses_for(prefix: str, config: Ex8Config) -> tuple:
+    """The linear baseline is the practical's linear SVM and Softmax: MSE on 3072 raw inputs diverges at this lr."""
+    return tuple(loss for loss in config.losses if loss != "mse") if prefix == "linear-" else config.losses
+
+
+def run_ex8(config: Ex8Config, out_dir, verbose: int = 1, overwrite: bool = False, resume: bool = False) -> dict:
+    """Train Ex. 8 with each loss (and the one-hidden-layer and linear baselines); return the summary."""
+    started = clock()
+    out, book = start(config, out_dir, overwrite, resume, verbose)
+    archs = _ex8_architectures(config)
+    for prefix, arch in archs.items():
+        for loss in _losses_for(prefix, config):
+            book.train(prefix + loss, settings("framework", arch, loss, config.lr, config.batch_size,
+                                               config.epochs, config.lam, config.seed))
+    comparisons = {"comparison": (config.losses, "Ex. 8: 3072-100-100-10 with MSE, SVM and CCE")}
+    if config.baselines:
+        comparisons["depth"] = (tuple(p + loss for p in archs for loss in _losses_for(p, config)),
+                                "Ex. 8 against one hidden layer (Ex. 3's network) and no hidden layer")
+    depth = {prefix.rstrip("-") or "2hidden": {loss: book.results[prefix + loss] for loss in _losses_for(prefix, config)}
+             for prefix in archs}
+    notes = ["Trained with the framework, as the practical's listing: factors "
+             f"{'/'.join(f'{f:g}' for f in config.factors)}, BGD(lr={config.lr:g}, bs={config.batch_size}), "
+             f"L2({config.lam:g}), {config.epochs} epochs."]
+    if config.baselines:
+        notes.append("Runs 1hidden-* (3072-100-10, Ex. 3's network) and linear-* (3072-10) use the same "
+                     "settings, so only the depth differs. The linear baseline is the practical's linear SVM and "
+                     "Softmax: with MSE a linear layer on the 3072 inputs diverges at this lr.")
+    return finish(out, "ex8", config, book, started, practical=PRACTICAL["ex8"], notes=notes,
+                  comparisons=comparisons, extra={"depth_table": _depth_table(depth)})
+
+
+def _depth_table(depth: dict) -> list:
+    """Rows {architecture, loss, final, peak} for the depth comparison."""
+    return [{"architecture": name, "loss": loss, "final_val_accuracy": entry.get("final_val_accuracy"),
+             "best_val_accuracy": entry.get("best_val_accuracy")}
+            for name, by_loss in depth.items() for loss, entry in by_loss.items()]
+
+
+# ----------------------------------------------------------------------------- linear baselines
+@dataclass(frozen=True)
+class LinearConfig:
+    """The practical's linear SVM and Softmax classifiers (TP1): a Network with one Dense(10) layer.
+
+    Defaults: BGD(lr=1e-4, bs=64) (= mean-gradient lr 6.4e-3), L2(1e-3), 100 epochs, weights
+    N(0, 1)·1e-2: the settings of Ex. 8, so the three depths compare directly.
+    """
+
+    n_train: int = 5000
+    n_test: int = 10000
+    losses: tuple = ("svm", "cce")
+    lr: float = 1e-4
+    batch_size: int = 64
+    epochs: int = 100
+    lam: float = 1e-3
+    factor: float = 1e-2
+    seed: int = 0
+    download: bool = True
+
+    @classmethod
+    def quick(cls):
+        return quick_config(cls)
+
+
+def run_linear(config: LinearConfig, out_dir, verbose: int = 1, overwrite: bool = False, resume: bool = False) -> dict:
+    """Train the linear classifiers; return the summary."""
+    started = clock()
+    out, book = start(config, out_dir, overwrite, resume, verbose)
+    for loss in config.losses:
+        book.train(loss, settings("framework", ((10, "linear", config.factor),), loss, config.lr,
+                                  config.batch_size, config.epochs, config.lam, config.seed))
+    notes = [f"A Network with a single Dense(10, linear, factor={config.factor:g}) on the 3072 pixels: the "
+             f"practical's TP1 linear classifiers. BGD(lr={config.lr:g}, bs={config.batch_size}), "
+             f"L2({config.lam:g}), {config.epochs} epochs (the practical ran 1000 epochs with its own settings)."]
+    return finish(out, "linear", config, book, started, practical=PRACTICAL["linear"], notes=notes,
+                  comparisons={"comparison": (config.losses, "Linear classifiers: SVM and Softmax (CCE)")})
