@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import zipfile
 
 import numpy as np
@@ -40,6 +41,8 @@ def save_model(model, path) -> None:
 
 def read_file(path) -> tuple:
     """(config dict, {name: array}) from a model file; a clear ValueError if it is not one."""
+    if not isinstance(path, (str, bytes, os.PathLike)) and not hasattr(path, "read"):
+        raise TypeError(f"load: path must be a file path (a str or pathlib.Path). Received: path={path!r:.80}")
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
