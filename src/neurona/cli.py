@@ -82,16 +82,16 @@ def _build_parser() -> tuple:
 
 def _parse(argv):
     parser, run_parsers = _build_parser()
-    args, rest = parser.parse_known_args(argv)
-    if args.command == "run":  # add this experiment's --flags (importing only it), then parse for real
-        from . import experiments
+    argv = list(argv)
+    config_cls = None
+    if len(argv) >= 2 and argv[0] == "run" and argv[1] in run_parsers:
+        from . import experiments  # add this experiment's --flags (importing only it), so --help lists them
 
-        config_cls = experiments.get(args.experiment).Config
-        _add_config_flags(run_parsers[args.experiment], config_cls)
-        args = parser.parse_args(argv)
+        config_cls = experiments.get(argv[1]).Config
+        _add_config_flags(run_parsers[argv[1]], config_cls)
+    args = parser.parse_args(argv)
+    if config_cls is not None:
         args.config = _config_from(args, config_cls, args.quick)
-    elif rest:
-        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     return args
 
 

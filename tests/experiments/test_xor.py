@@ -135,9 +135,18 @@ def test_xor_refuses_a_non_empty_folder_without_overwrite(tmp_path):
     config = xor.Config(epochs=5, seeds=1)
     with pytest.raises(FileExistsError, match="not empty"):
         xor.run(config, tmp_path, verbose=0)
-    assert not (tmp_path / "summary.json").exists()
+    # A folder neurona did not create is never emptied, even with overwrite.
+    with pytest.raises(FileExistsError, match="not created by neurona"):
+        xor.run(config, tmp_path, verbose=0, overwrite=True)
+    assert not (tmp_path / "summary.json").exists() and (tmp_path / "notes.txt").read_text() == "keep me"
+
+
+def test_xor_overwrite_replaces_an_earlier_run(tmp_path):
+    config = xor.Config(epochs=5, seeds=1)
+    xor.run(config, tmp_path, verbose=0)
+    (tmp_path / "stale.png").write_bytes(b"from an earlier run")
     xor.run(config, tmp_path, verbose=0, overwrite=True)
-    assert (tmp_path / "summary.json").exists() and (tmp_path / "notes.txt").read_text() == "keep me"
+    assert (tmp_path / "summary.json").exists() and not (tmp_path / "stale.png").exists()
 
 
 def test_xor_cli_run_with_overrides(tmp_path, capsys):
