@@ -195,6 +195,9 @@ class ModelCheckpoint(Callback):
         self.sign = 1 if mode == "max" or (mode == "auto" and "acc" in monitor) else -1
         self.best = -math.inf
 
+    def on_train_begin(self):
+        self.best = -math.inf
+
     def on_epoch_end(self, epoch, logs):
         if self.save_best_only:
             if self.monitor not in logs:
@@ -203,4 +206,4 @@ class ModelCheckpoint(Callback):
             if score <= self.best:
                 return
             self.best = score
-        self.model.save(self.path.format(epoch=epoch + 1))
+        self.model.save(self.path.replace("{epoch}", str(epoch + 1)))

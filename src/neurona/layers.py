@@ -56,6 +56,10 @@ class Layer:
     def build(self, input_shape: tuple, rng: np.random.Generator, dtype=np.float32) -> None:
         self.built = True
 
+    def weight_shapes(self, input_shape: tuple) -> dict:
+        """The shapes ``build`` would create, without creating them (checked before loading a file)."""
+        return {}
+
     def call(self, x, training: bool = False):
         raise NotImplementedError
 
@@ -162,13 +166,18 @@ class Dense(Layer):
             raise ValueError(f"Dense: use_bias must be a bool. Received: use_bias={use_bias!r}")
         self.use_bias = use_bias
 
+    def weight_shapes(self, input_shape):
+        fan_in = int(np.prod(input_shape))
+        return {"kernel": (fan_in, self.units), **({"bias": (self.units,)} if self.use_bias else {})}
+
     def build(self, input_shape, rng, dtype=np.float32):
         fan_in = int(np.prod(input_shape))
         if self.input_dim is not None and fan_in != self.input_dim:
             raise ValueError(f"x has {fan_in} features (per-sample shape {tuple(input_shape)}), "
                              f"but the layer {self.name or 'Dense'} expects input_dim={self.input_dim}")
-        self.kernel = self.add_weight("kernel", self.kernel_initializer((fan_in, self.units), rng, dtype), True)
-        self.bias = self.add_weight("bias", self.bias_initializer((self.units,), rng, dtype)) if self.use_bias else None
+        shapes = self.weight_shapes(input_shape)
+        self.kernel = self.add_weight("kernel", self.kernel_initializer(shapes["kernel"], rng, dtype), True)
+        self.bias = self.add_weight("bias", self.bias_initializer(shapes["bias"], rng, dtype)) if self.use_bias else None
         super().build(input_shape, rng, dtype)
 
     def call(self, x, training=False):

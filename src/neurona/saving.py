@@ -81,23 +81,30 @@ def load_model(path):
                                       dtype=config["dtype"], seed=config["seed"])
         else:
             raise ValueError(f"unknown model class {kind!r}")
-        model.build(config["input_shape"])
+        model.input_shape = tuple(int(d) for d in config["input_shape"])
+        _check_shapes(model.weight_shapes(), arrays, len(config["weights"]), path)  # before building: a forged config allocates nothing
+        model.build()
         if "loss" in config:
             model.loss = losses.deserialize(config["loss"])
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{path}: the model description is invalid: {exc}") from exc
-    _assign_weights(model, config, arrays, path)
+    _assign_weights(model, arrays)
     return model
 
 
-def _assign_weights(model, config: dict, arrays: dict, path) -> None:
-    params = model.parameters
-    if len(params) != len(arrays) or len(config.get("weights", [])) != len(params):
-        raise ValueError(f"{path}: the file holds {len(arrays)} weight arrays, but its layers need {len(params)}")
-    for i, param in enumerate(params):
+def _check_shapes(expected: list, arrays: dict, listed: int, path) -> None:
+    """Every weight the layers need has a float array of its shape in the file (and in its listing)."""
+    if not len(expected) == len(arrays) == listed:
+        raise ValueError(f"{path}: the file holds {len(arrays)} weight arrays (its description lists {listed}), "
+                         f"but its layers need {len(expected)}")
+    for i, (name, shape) in enumerate(expected):
         value = arrays.get(f"w{i}")
-        if value is None or value.shape != param.shape or value.dtype.kind != "f":
+        if value is None or value.shape != tuple(shape) or value.dtype.kind != "f":
             got = None if value is None else (value.shape, str(value.dtype))
-            raise ValueError(f"{path}: weight {param.name} should be a float array of shape {param.shape}; "
+            raise ValueError(f"{path}: weight {name} should be a float array of shape {tuple(shape)}; "
                              f"the file has {got}")
-        param.data[...] = value
+
+
+def _assign_weights(model, arrays: dict) -> None:
+    for i, param in enumerate(model.parameters):
+        param.data[...] = arrays[f"w{i}"]

@@ -74,6 +74,19 @@ class Trainer:
             shapes.append(tuple(layer.compute_output_shape(inputs if as_list else inputs[0])))
         self.built = True
 
+    def weight_shapes(self) -> list:
+        """``(name, shape)`` of every parameter, in ``parameters`` order, computed without building."""
+        shapes, seen, inputs_of = [], set(), [tuple(self.input_shape)]
+        for index, sources, as_list in self.steps:
+            layer, inputs = self.layers[index], [inputs_of[i] for i in sources]
+            if index not in seen:
+                seen.add(index)
+                prefix = layer.name or f"{type(layer).__name__.lower()}_{index}"
+                shapes += [(f"{prefix}/{key}", shape)
+                           for key, shape in layer.weight_shapes(inputs if as_list else inputs[0]).items()]
+            inputs_of.append(tuple(layer.compute_output_shape(inputs if as_list else inputs[0])))
+        return shapes
+
     @property
     def parameters(self) -> list:
         """Every trainable Tensor, layer by layer."""

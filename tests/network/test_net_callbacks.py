@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from neurona import callbacks, models, optimizers
+from neurona import callbacks, layers, models, optimizers
 
 from network_helpers import mlp
 
@@ -149,3 +149,24 @@ def test_history_plot_writes_a_png(tmp_path):
     history.plot(tmp_path / "curves.png")
     data = (tmp_path / "curves.png").read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 1000
+
+
+def test_model_checkpoint_path_with_other_braces_and_best_reset_per_fit(tmp_path):
+    # Braces other than {epoch} are kept literally, and each fit starts its "best" afresh: the
+    # second fit's first epoch (loss L1, worse than the first fit's best L2) is still saved.
+    x = np.array([[0.0], [1.0], [2.0], [3.0]], dtype=np.float32)
+    y = np.array([[0.0], [2.0], [4.0], [6.0]], dtype=np.float32)
+    checkpoint = callbacks.ModelCheckpoint(tmp_path / "m{x}-{epoch}.npz", monitor="loss", save_best_only=True)
+
+    def fit(epochs):
+        model = models.Network(seed=0)
+        model.add(layers.Dense(1, input_dim=1))
+        return model.fit(x, y, epochs=epochs, loss="mse", opt=optimizers.SGD(lr=0.01), batch_size=4,
+                         callbacks=[checkpoint], verbose=0)
+
+    first = fit(2)
+    assert first.history["loss"][1] < first.history["loss"][0]
+    assert (tmp_path / "m{x}-2.npz").exists()
+    (tmp_path / "m{x}-1.npz").unlink()
+    fit(1)
+    assert (tmp_path / "m{x}-1.npz").exists()
