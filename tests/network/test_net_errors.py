@@ -158,3 +158,10 @@ def test_losses_check_their_targets_directly():
         losses.SVM().check_targets(np.zeros((2, 4)), 3)
     with pytest.raises(ValueError, match=r"MSE: y must be labels \(N,\) or rows \(N, C\). Received: y.shape=\(\)"):
         losses.MSE().check_targets(np.array(1.0), 3)
+
+
+def test_fit_without_trainable_parameters_says_so():
+    model = models.Network()
+    model.add(layers.Activation("tanh"))
+    with pytest.raises(ValueError, match=r"fit: the model has no trainable parameters \(layers: Activation\)"):
+        model.fit(np.ones((4, 2)), np.ones((4, 2)), epochs=1, verbose=0)
