@@ -145,7 +145,8 @@ class BGD(SGD):
     The practical's code summed per-example gradients while reporting the mean loss,
     so its ``BGD(lr=1e-3, bs=128)`` moves the weights by (lr·n)·∇(mean loss) per batch
     of n samples (the last, partial batch uses its own n). The regularization penalty is
-    part of the loss, so its gradient is scaled the same way. For SGD/Adam with a mean
+    part of the loss, so its gradient is scaled the same way. ``clipnorm`` bounds the
+    mean gradient, before the scaling by n. For SGD/Adam with a mean
     loss, the same step needs lr × batch size.
 
     Args:

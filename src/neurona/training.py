@@ -296,6 +296,9 @@ class _Plan:
             model.build(model.input_shape or x.shape[1:], seed=seed)
         _inputs.check_width("fit", x, model.input_shape)
         _inputs.check_range("fit", x, model.dtype)
+        if not model.parameters:
+            raise ValueError(f"fit: the model has no trainable parameters (layers: "
+                             f"{', '.join(type(layer).__name__ for layer in model.layers)}); add a Dense layer")
         plan.n_outputs = int(np.prod(model.output_shapes()[-1]))
         plan.loss = model.loss = losses.get(loss)
         plan.loss.check_targets(y, plan.n_outputs)
