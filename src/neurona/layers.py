@@ -122,6 +122,8 @@ def _as_batch(where: str, name: str, x) -> Tensor:
     if x.ndim < 2:
         raise ValueError(f"{where}: {name} must have a batch axis: (batch, features) or (batch, d1, d2, …). "
                          f"Received shape {x.shape}")
+    if not np.isfinite(x.data).all():  # as fit/predict do: NaN/inf would only come out as NaN (with warnings)
+        raise ValueError(f"{where}: {name} contains NaN or inf. Clean or impute the data first")
     return x
 
 
