@@ -74,8 +74,8 @@ WORKLOADS = {
         "xor", 4, (2, 2, 1), ("tanh", "tanh"), (("glorot",), ("glorot",)), "mse", "sgd", 0.04, 0.0, None,
         rounds=10, steps_per_round=500),
     "W4-parity": Workload(
-        "W4-parity", "10-bit parity 10-15-1 tanh, MSE, SGD lr 0.1, full batch (1024)",
-        "parity", 1024, (10, 15, 1), ("tanh", "tanh"), (("glorot",), ("glorot",)), "mse", "sgd", 0.1, 0.0, None,
+        "W4-parity", "10-bit parity 10-15-1 tanh, MSE, SGD lr 0.3, full batch (1024)",
+        "parity", 1024, (10, 15, 1), ("tanh", "tanh"), (("glorot",), ("glorot",)), "mse", "sgd", 0.3, 0.0, None,
         rounds=10, steps_per_round=200),
 }
 GROUPS = {"W4": ("W4-xor", "W4-parity")}
