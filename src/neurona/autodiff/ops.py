@@ -262,8 +262,9 @@ def softmax_cross_entropy(logits: Tensor, target: np.ndarray) -> Tensor:
     rows = np.arange(len(log_probs))
     if target.ndim == 1:
         out = -log_probs[rows, target]
-    else:
-        out = -(target * log_probs).sum(axis=1)
+    else:  # a class the target gives no weight counts 0, however improbable (0 · log 0 would be NaN)
+        with np.errstate(invalid="ignore"):
+            out = -np.where(target != 0, target * log_probs, 0).sum(axis=1)
 
     def backward(g):
         grad = np.exp(log_probs)
