@@ -260,7 +260,9 @@ class Trainer:
                                        "try a smaller learning rate (or clipnorm=...)")
             value.backward()
         _check_gradients(self.parameters, epoch, step)
-        plan.opt.step(batch_size=len(xb))
+        with np.errstate(over="ignore", invalid="ignore"):  # an update too large for the dtype is caught below
+            plan.opt.step(batch_size=len(xb))
+        _check_weights(self.parameters, epoch, step)
         return loss_value, out.data
 
     # ----- description and persistence -----
@@ -283,6 +285,13 @@ def _check_gradients(params: list, epoch: int, step: int) -> None:
         # and an overflow to inf only costs the exact test, which confirms).
         if p.grad is not None and not np.isfinite(np.vdot(p.grad, p.grad)) and not np.isfinite(p.grad).all():
             raise TrainingDiverged(f"the gradient of {p.name} became NaN or inf at epoch {epoch + 1}, step {step + 1}; "
+                                   "try a smaller learning rate (or clipnorm=...)")
+
+
+def _check_weights(params: list, epoch: int, step: int) -> None:
+    for p in params:  # finite gradients can still make an update beyond the dtype's range (lr · g > 3.4e38)
+        if not np.isfinite(np.vdot(p.data, p.data)) and not np.isfinite(p.data).all():
+            raise TrainingDiverged(f"the update made {p.name} NaN or inf at epoch {epoch + 1}, step {step + 1}; "
                                    "try a smaller learning rate (or clipnorm=...)")
 
 
