@@ -49,6 +49,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=1, help="untimed rounds first (default 1)")
     parser.add_argument("--n-train", type=int, default=None, help="training images for W1 and W3 (W2: at most 5,000)")
     parser.add_argument("--gap", type=float, default=0.2, help="seconds of rest between two peers' rounds (default 0.2)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="BLAS/OpenMP threads per peer (default: every core); 1 compares single cores on a busy machine")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--synthetic", action="store_true", help="use synthetic data even if CIFAR-10 is there")
     parser.add_argument("--data-dir", default=None, help="CIFAR-10 folder (default: $NEURONA_DATA, else the cache)")
@@ -171,6 +173,7 @@ def machine() -> dict:
     return {"nproc": os.cpu_count(), "cpu": model, "python": platform.python_version(),
             "platform": platform.platform(), "numpy": np.__version__,
             "numpy_blas": f"{blas.get('name', '?')} {blas.get('version', '')}".strip(),
+            "threads": os.environ.get("OPENBLAS_NUM_THREADS", "all cores"),
             "loadavg_start": os.getloadavg()}
 
 
@@ -183,6 +186,9 @@ def _read(path: str) -> str:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.threads:  # read by OpenBLAS, MKL and OpenMP when a peer's process loads them
+        for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[variable] = str(args.threads)
     try:
         names = expand(args.workloads)
     except ValueError as exc:

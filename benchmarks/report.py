@@ -142,7 +142,8 @@ def versions(results: dict) -> dict:
 
 def footer(results: dict) -> str:
     m = results["machine"]
-    return (f"\nmachine: {m['nproc']} CPUs, {m['cpu']}, Python {m['python']}, NumPy {m['numpy']} ({m['numpy_blas']}); "
+    return (f"\nmachine: {m['nproc']} CPUs, {m['cpu']}, Python {m['python']}, NumPy {m['numpy']} ({m['numpy_blas']}), "
+            f"threads per peer: {m['threads']}; "
             f"versions {m['versions']}; load average {m['loadavg_start'][0]:.2f} at start, {m['loadavg_end'][0]:.2f} "
             f"at end; {results['seconds']:.0f} s in all\n"
             "neurona × = the peer's time / neurona's time, median over the same rounds (> 1: neurona is faster); "

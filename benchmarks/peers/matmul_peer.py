@@ -64,7 +64,7 @@ class TorchPeer(Peer):
     def __init__(self, workload, data, weights, seed: int):
         import torch
 
-        torch.set_num_threads(os.cpu_count() or 1)
+        torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", 0)) or os.cpu_count() or 1)
         self.torch = torch
         super().__init__(workload, data, weights, seed)
 

@@ -30,7 +30,7 @@ def build(workload, weights) -> nn.Sequential:
 
 class Peer:
     def __init__(self, workload, data, weights, seed: int):
-        torch.set_num_threads(os.cpu_count() or 1)
+        torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", 0)) or os.cpu_count() or 1)
         self.workload = workload
         self.model = build(workload, weights)
         self.x, self.y = torch.from_numpy(data.x), torch.from_numpy(data.y)  # shared with NumPy, no copy
