@@ -113,7 +113,8 @@ def test_a_pickle_disguised_as_a_model_file_is_refused(tmp_path, marker, kind):
      r"Unknown activation in model file"),
     (lambda c: c["layers"][0]["config"].update({"kernel_initializer": {"class": "subprocess.Popen", "config": {}}}),
      r"Unknown initializer in model file"),
-    (lambda c: c.update({"loss": {"class": "os.system", "config": {"command": "touch x"}}}), r"Unknown loss in model file"),
+    (lambda c: c.update({"loss": {"class": "os.system", "config": {"command": "touch x"}}}),
+     r"Unknown loss in model file"),
     (lambda c: c.update({"class": "subprocess.Popen"}), r"unknown model class"),
     (lambda c: c["layers"][0]["config"].update({"__class__": "os.system"}), r"unexpected keyword"),
     (lambda c: c["layers"][0].update({"config": "touch x"}), r""),
@@ -256,7 +257,8 @@ NAMES = ("data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_b
 def _batches(per_batch: int = 2) -> dict:
     """Pickled batches in the official layout (protocol 2, byte keys), a few random images each."""
     rng = np.random.default_rng(1)
-    files = {name: pickle.dumps({b"batch_label": name.encode(), b"labels": [int(v) for v in rng.integers(0, 10, per_batch)],
+    files = {name: pickle.dumps({b"batch_label": name.encode(),
+                                 b"labels": [int(v) for v in rng.integers(0, 10, per_batch)],
                                  b"data": rng.integers(0, 256, (per_batch, 3072), dtype=np.uint8),
                                  b"filenames": [b"x.png"] * per_batch}, protocol=2) for name in NAMES}
     files["batches.meta"] = pickle.dumps({b"label_names": [n.encode() for n in cifar10.CLASS_NAMES],

@@ -105,7 +105,8 @@ def test_a_non_finite_loss_stops_training_naming_epoch_and_step(at, value, shown
 @pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
 def test_a_non_finite_gradient_stops_training_naming_the_parameter(value, strict):
     model, history, weights = _fit(extra_layer=PoisonScale(at=5, value=value))
-    assert re.fullmatch(r"the gradient of poisonscale_2/scale became NaN or inf at epoch 2, step 2; .*", history.stopped)
+    assert re.fullmatch(r"the gradient of poisonscale_2/scale became NaN or inf at epoch 2, step 2; .*",
+                        history.stopped)
     assert len(weights.after_step) == 4 and history.epoch == [0]
     for p, before in zip(model.parameters, weights.after_step[-1]):
         assert np.array_equal(p.data, before)  # the poisoned step was not applied
