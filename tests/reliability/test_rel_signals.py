@@ -27,9 +27,25 @@ sys.path.insert(0, str(SCRIPT.parent))
 from _train_script import read_result  # noqa: E402
 
 
+_STARTED: list = []
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_processes():
+    """A failing test must not leave its training subprocess running."""
+    yield
+    while _STARTED:
+        proc = _STARTED.pop()
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+
+
 def _start(folder: Path, *args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-u", str(SCRIPT), *args], cwd=folder, stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-u", str(SCRIPT), *args], cwd=folder, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
+    _STARTED.append(proc)
+    return proc
 
 
 def _run(folder: Path, *args: str) -> tuple:
