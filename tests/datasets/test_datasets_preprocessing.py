@@ -52,9 +52,9 @@ def test_one_hot_like_the_practical():
     ([0, 10], 10, r"one_hot: labels must be integers in \[0, 10\)\. Received: min=0, max=10"),
     ([0.0, 1.0], 10, r"one_hot: labels must be integers in \[0, 10\)\. Received: dtype=float64"),
     ([[0, 1], [1, 0]], 2, r"one_hot: labels must have shape \(N,\) or \(N, 1\)\. Received: shape=\(2, 2\)"),
-    ([0], 0, r"one_hot: num_classes must be a positive int\. Received: num_classes=0"),
-    ([0], True, r"one_hot: num_classes must be a positive int\. Received: num_classes=True"),
-    ([0], 2.0, r"one_hot: num_classes must be a positive int\. Received: num_classes=2\.0"),
+    ([0], 0, r"one_hot: num_classes must be an int in \[1, 1,000,000\]\. Received: num_classes=0"),
+    ([0], True, r"one_hot: num_classes must be an int in \[1, 1,000,000\]\. Received: num_classes=True"),
+    ([0], 2.0, r"one_hot: num_classes must be an int in \[1, 1,000,000\]\. Received: num_classes=2\.0"),
 ])
 def test_one_hot_errors(labels, num_classes, match):
     with pytest.raises(ValueError, match=match):

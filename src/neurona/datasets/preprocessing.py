@@ -38,6 +38,9 @@ def flatten(x) -> np.ndarray:
     return x.reshape(x.shape[0], int(np.prod(x.shape[1:])))
 
 
+MAX_CLASSES = 1_000_000  # one-hot rows wider than this are a mistake, not a dataset
+
+
 def one_hot(labels, num_classes: int, dtype=np.float32) -> np.ndarray:
     """Class ids -> one-hot rows: labels (N,) or (N, 1) -> (N, num_classes), 1 at each label.
 
@@ -46,8 +49,8 @@ def one_hot(labels, num_classes: int, dtype=np.float32) -> np.ndarray:
         array([[0., 0., 1.],
                [1., 0., 0.]], dtype=float32)
     """
-    if not _is_int(num_classes) or num_classes < 1:
-        raise ValueError(f"one_hot: num_classes must be a positive int. Received: num_classes={num_classes!r}")
+    if not _is_int(num_classes) or not 1 <= num_classes <= MAX_CLASSES:
+        raise ValueError(f"one_hot: num_classes must be an int in [1, {MAX_CLASSES:,}]. Received: num_classes={num_classes!r}")
     labels = np.asarray(labels)
     if labels.ndim == 2 and labels.shape[1] == 1:
         labels = labels[:, 0]
@@ -162,9 +165,12 @@ class Standardizer:
         x = self._check_input("fit", x, fitted=False)
         if len(x) == 0:
             raise ValueError("Standardizer.fit: x must hold at least one sample. Received: shape=(0, ...)")
+        if int(np.prod(x.shape[1:])) == 0:
+            raise ValueError(f"Standardizer.fit: x has no features. Received: shape={x.shape}")
         mean, std = _chunked_mean_std(x, self.per_feature, self.chunk_size)
         self.mean = mean.astype(np.float32)
-        self.std = np.where(std > 0, std, 1.0).astype(np.float32)
+        std = std.astype(np.float32)
+        self.std = np.where(std > 0, std, np.float32(1))  # constant features (or spreads below float32's) are only centred
         self.feature_shape = x.shape[1:]
         return self
 
@@ -209,12 +215,23 @@ class Standardizer:
         return x
 
 
+def _check_values(chunk: np.ndarray, start: int) -> None:
+    """Statistics and the float32 output need finite values within float32's range."""
+    bad = ~np.isfinite(chunk) | (np.abs(chunk) > np.finfo(np.float32).max)
+    if bad.any():
+        index = np.argwhere(bad)[0]
+        index[0] += start
+        raise ValueError(f"Standardizer.fit: x must be finite and within float32's range (the output is float32). "
+                         f"Received x[{', '.join(map(str, index))}] = {chunk[tuple(np.argwhere(bad)[0])]!r}")
+
+
 def _chunked_mean_std(x: np.ndarray, per_feature: bool, chunk_size: int) -> tuple[np.ndarray, np.ndarray]:
     """Mean and (population) std in float64, merging chunk statistics (Chan et al.'s parallel update)."""
     axis = 0 if per_feature else None
     count, mean, m2 = 0, np.float64(0.0), np.float64(0.0)
     for start in range(0, len(x), chunk_size):
         chunk = np.asarray(x[start:start + chunk_size], dtype=np.float64)  # one chunk in float64 at a time
+        _check_values(chunk, start)
         chunk_count = chunk.shape[0] if per_feature else chunk.size
         chunk_mean = chunk.mean(axis=axis)
         chunk_m2 = np.square(chunk - chunk_mean).sum(axis=axis)
