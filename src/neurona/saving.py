@@ -72,23 +72,33 @@ def load_model(path):
 
     config, arrays = read_file(path)
     try:
-        built_layers = [layer_module.from_config(entry) for entry in config["layers"]]
-        kind = config["class"]
-        if kind == "Network":
-            model = Network(built_layers, name=config["name"], dtype=config["dtype"], seed=config["seed"])
-        elif kind == "Model":
-            model = Model._from_steps(built_layers, [tuple(s) for s in config["steps"]], name=config["name"],
-                                      dtype=config["dtype"], seed=config["seed"])
-        else:
-            raise ValueError(f"unknown model class {kind!r}")
-        model.input_shape = tuple(int(d) for d in config["input_shape"])
-        _check_shapes(model.weight_shapes(), arrays, len(config["weights"]), path)  # before building: a forged config allocates nothing
-        model.build()
-        if "loss" in config:
-            model.loss = losses.deserialize(config["loss"])
+        model = _structure(config, layer_module.from_config, Network, Model)
+        expected, listed = model.weight_shapes(), len(config["weights"])
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{path}: the model description is invalid: {exc}") from exc
+    _check_shapes(expected, arrays, listed, path)  # before building: a forged description allocates nothing
+    try:
+        model.build()
+    except ValueError as exc:
+        raise ValueError(f"{path}: the model description is invalid: {exc}") from exc
     _assign_weights(model, arrays)
+    return model
+
+
+def _structure(config: dict, layer_from_config, network_cls, model_cls):
+    """The model a description names, its layers configured but without weights."""
+    built_layers = [layer_from_config(entry) for entry in config["layers"]]
+    kind = config["class"]
+    if kind == "Network":
+        model = network_cls(built_layers, name=config["name"], dtype=config["dtype"], seed=config["seed"])
+    elif kind == "Model":
+        model = model_cls._from_steps(built_layers, [tuple(s) for s in config["steps"]], name=config["name"],
+                                      dtype=config["dtype"], seed=config["seed"])
+    else:
+        raise ValueError(f"unknown model class {kind!r}")
+    model.input_shape = tuple(int(d) for d in config["input_shape"])
+    if "loss" in config:
+        model.loss = losses.deserialize(config["loss"])
     return model
 
 
