@@ -171,24 +171,35 @@ def test_bgd_equals_sgd_at_lr_times_batch(tiny_cifar, fast_plots, tmp_path):
     assert results["bgd"]["final_val_loss"] == pytest.approx(results["sgd-lr-x-batch"]["final_val_loss"], rel=1e-4)
 
 
-def test_ex5_runs_four_combinations_at_two_learning_rates(tiny_cifar, fast_plots, tmp_path):
+def test_ex5_runs_four_combinations_at_the_practicals_settings_and_the_alternatives(tiny_cifar, fast_plots, tmp_path):
     summary = cifar.run_ex5(_tiny("ex5", epochs=2), tmp_path / "ex5", verbose=0)
-    keys = [f"relu-{o}-{loss}{s}" for s in ("", "-alt") for o in ("sigmoid", "linear") for loss in ("mse", "cce")]
+    keys = [f"relu-{o}-{loss}{s}" for s in ("", "-alt", "-lam") for o in ("sigmoid", "linear") for loss in ("mse", "cce")]
     _check_outputs(tmp_path / "ex5", summary, keys)
-    assert summary["results"]["relu-linear-cce"]["settings"]["lr"] == 1e-6
-    assert summary["results"]["relu-linear-cce-alt"]["settings"]["lr"] == cifar.Ex5Config.alt_lr
-    assert summary["results"]["relu-sigmoid-mse"]["settings"]["lam"] == 0.1
-    assert (tmp_path / "ex5" / "comparison.png").exists() and (tmp_path / "ex5" / "comparison-alt.png").exists()
+    settings = {key: entry["settings"] for key, entry in summary["results"].items()}
+    assert (settings["relu-linear-cce"]["lr"], settings["relu-linear-cce"]["lam"]) == (1e-6, 0.1)  # the practical's
+    assert (settings["relu-linear-cce-alt"]["lr"], settings["relu-linear-cce-alt"]["lam"]) == (1e-4, 0.1)
+    assert (settings["relu-sigmoid-mse-lam"]["lr"], settings["relu-sigmoid-mse-lam"]["lam"]) == (1e-4, 1e-3)
+    assert settings["relu-sigmoid-cce"]["layers"] == [[100, "relu", 1e-2], [10, "sigmoid", 1e-2]]
+    for stem in ("comparison", "comparison-alt", "comparison-lam"):
+        assert (tmp_path / "ex5" / f"{stem}.png").exists()
+
+
+def test_ex5_alternatives_can_be_turned_off(tiny_cifar, fast_plots, tmp_path):
+    summary = cifar.run_ex5(_tiny("ex5", epochs=2, alt_lr=0.0, outputs=("linear",)), tmp_path / "ex5", verbose=0)
+    assert list(summary["results"]) == ["relu-linear-mse", "relu-linear-cce"]
 
 
 def test_ex8_and_its_depth_baselines(tiny_cifar, fast_plots, tmp_path):
     summary = cifar.run_ex8(_tiny("ex8"), tmp_path / "ex8", verbose=0)
     keys = [p + loss for p in ("", "1hidden-") for loss in ("mse", "svm", "cce")] + ["linear-svm", "linear-cce"]
+    keys += ["mse-alt", "svm-alt", "cce-alt"]
     _check_outputs(tmp_path / "ex8", summary, keys)
     assert summary["results"]["cce"]["settings"]["layers"] == [[100, "sigmoid", 1e-2], [100, "sigmoid", 1e-3],
                                                                [10, "linear", 1e-2]]
     assert summary["results"]["linear-svm"]["settings"]["layers"] == [[10, "linear", 1e-2]]
     assert len(summary["depth_table"]) == 8 and (tmp_path / "ex8" / "depth.png").exists()
+    assert summary["results"]["svm-alt"]["settings"]["lr"] == 1e-3
+    assert summary["results"]["svm-alt"]["settings"]["layers"] == summary["results"]["svm"]["settings"]["layers"]
 
 
 def test_linear_classifiers(tiny_cifar, tmp_path):
