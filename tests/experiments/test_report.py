@@ -95,6 +95,7 @@ def test_quick_report_is_one_self_contained_page(tmp_path, monkeypatch):
     rows = {(r["exercise"], r["run"], r["measure"]): r for r in saved["practical_vs_neurona"]}
     assert rows[("ex4", "bgd", "final")]["practical"] == 0.38 and rows[("ex4", "bgd", "peak")]["practical"] == 0.40
     assert rows[("ex5", "relu-sigmoid-mse-alt", "peak")]["epochs"] == 2
+    assert {r["verdict"] for r in rows.values()} == {"not compared (quick)"}  # tiny runs prove nothing
     assert rows[("ex3", "mse-listing", "final")]["epochs"] == 2
 
 

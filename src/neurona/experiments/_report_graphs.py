@@ -11,7 +11,8 @@ from ..viz import draw
 
 INTRO = ("<p>Forward values in black and gradients in red, as in the practical's figures; each graph is built by "
          "the autodiff engine in float64 and differentiated with output gradient 1 (Exercise 1) or from the MSE "
-         "(Exercise 2). The activations of Exercise 1 are drawn as their elementary operations.</p>")
+         "(Exercise 2). The activations of Exercise 1 are drawn as their elementary operations; wide graphs scroll "
+         "sideways.</p>")
 
 
 def _graphs():

@@ -62,8 +62,11 @@ def _row(outcomes, ex, key, label, practical, measure, source) -> dict:
     return row
 
 
-def comparison_rows(outcomes: dict) -> list:
-    """One row per number the practical reported, with neurona's measured final/peak and a verdict."""
+def comparison_rows(outcomes: dict, quick: bool = False) -> list:
+    """One row per number the practical reported, with neurona's measured final/peak and a verdict.
+
+    A quick run's numbers come from less data and fewer epochs, so they get no verdict.
+    """
     rows = []
     for ex, key, label in ROWS:
         ref = cifar.PRACTICAL[ex][key]
@@ -77,7 +80,9 @@ def comparison_rows(outcomes: dict) -> list:
                 rows.append(_row(outcomes, ex, key + suffix, f"{label} ({note.format(**s)})", ref["accuracy"],
                                  ref["measure"], ref["source"]))
     for row in rows:
-        if row["verdict"] == "below":
+        if quick and "final" in row:
+            row["verdict"] = "not compared (quick)"
+        elif row["verdict"] == "below":
             row["why"] = _why(row, rows)
     return rows
 

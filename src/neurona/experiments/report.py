@@ -113,7 +113,7 @@ def reproduce(out_dir="report", quick: bool = False, overwrite: bool = False, ve
     graphs = _report_graphs.graphs_section(out / "graphs")
     graphs_seconds = time.perf_counter() - graphs_started
     outcomes = run_exercises(out, quick, download, verbose, exercises, changes)
-    rows = _report_sections.comparison_rows(outcomes)
+    rows = _report_sections.comparison_rows(outcomes, quick)
     page = _report_sections.render(out, outcomes, rows, graphs, graphs_seconds, quick,
                                    time.perf_counter() - started)
     write_text(out / "report.html", page)
