@@ -112,6 +112,9 @@ def _cmd_run(args) -> int:
     print(f"Results written to {out}/")
     for line in summary.get("headline", []):
         print("  " + line)
+    if summary.get("results", {}).get("interrupted"):
+        print(f"Interrupted: continue with  neurona run {args.experiment} --resume -o {out}", file=sys.stderr)
+        return 130
     return 0
 
 

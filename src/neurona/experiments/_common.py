@@ -16,6 +16,11 @@ import numpy as np
 from .._files import atomic_write
 
 
+def stop_requested(history, stop) -> str | None:
+    """The signal that interrupted a run of several fits: inside the last fit, or between two."""
+    return getattr(history, "interrupted", None) or (stop.name if stop is not None else None)
+
+
 MARKER = ".neurona-output"  # marks folders neurona created, so --overwrite never empties anyone else's
 
 

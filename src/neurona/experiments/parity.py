@@ -23,8 +23,9 @@ import numpy as np
 
 from .. import layers, models
 from .._files import atomic_write
+from .._signals import StopOnSignal
 from ..datasets import synthetic
-from ._common import prepare_output, run_summary, write_history_csv, write_json, write_text
+from ._common import prepare_output, run_summary, stop_requested, write_history_csv, write_json, write_text
 from .xor import epochs_to_perfect, progress_bar, summarize_seeds, train
 
 _TUPLES = ("width_n", "hidden_values", "n_values", "narrow_hidden")
@@ -139,10 +140,14 @@ def _save_store(path, config: Config, store: dict) -> None:
         np.savez_compressed(f, **arrays)
 
 
-def _train_all(config: Config, out, verbose: int, resume: bool) -> dict:
-    """Train every (N, N', seed) not already in histories.npz; save after each (N, N')."""
+def _train_all(config: Config, out, verbose: int, resume: bool, stop: StopOnSignal) -> tuple:
+    """Train every (N, N', seed) not already in histories.npz; save after each (N, N').
+
+    Returns (store, signal or None): on SIGINT/SIGTERM the unfinished run is not stored, so
+    ``--resume`` trains it again from its start and the results equal an uninterrupted run's.
+    """
     path = out / "histories.npz"
-    store = _load_store(path, config, resume)
+    store, interrupted = _load_store(path, config, resume), None
     settings = _settings(config)
     bar = progress_bar(len(settings) * config.seeds, verbose, "parity (runs)")
     for n, hidden in settings:
@@ -150,6 +155,9 @@ def _train_all(config: Config, out, verbose: int, resume: bool) -> dict:
         todo = [config.seed + k for k in range(config.seeds) if _key(n, hidden, config.seed + k) not in store]
         for seed in todo:
             history = train(build_network(n, hidden), x, y, config.epochs, config.lr, seed)
+            interrupted = stop_requested(history, stop)
+            if interrupted:
+                break
             store[_key(n, hidden, seed)] = {"loss": history.history.get("loss", []),
                                             "accuracy": history.history.get("accuracy", []),
                                             "stopped": history.stopped}
@@ -157,9 +165,11 @@ def _train_all(config: Config, out, verbose: int, resume: bool) -> dict:
             _save_store(path, config, store)
         if bar is not None:
             bar.update(config.seeds)
+        if interrupted:
+            break
     if bar is not None:
         bar.close()
-    return store
+    return store, interrupted
 
 
 # ----- tables -----
@@ -280,7 +290,21 @@ def run(config: Config | None = None, out_dir="runs/parity", verbose: int = 1, o
                          "or narrow_hidden")
     started = time.perf_counter()
     out = prepare_output(out_dir, overwrite=overwrite, resume=resume)
-    store = _train_all(config, out, verbose, resume)
+    with StopOnSignal() as stop:  # a signal while the results are written is deferred until they are
+        return _train_and_write(config, out, verbose, resume, stop, started)
+
+
+def _train_and_write(config: Config, out, verbose: int, resume: bool, stop: StopOnSignal, started: float) -> dict:
+    store, interrupted = _train_all(config, out, verbose, resume, stop)
+    if interrupted:
+        done, total = len(store), len(_settings(config)) * config.seeds
+        summary = run_summary(config, {"interrupted": interrupted, "runs_completed": done, "runs_total": total},
+                              started)
+        summary["headline"] = [f"INTERRUPTED by {interrupted} after {done} of {total} runs (kept in histories.npz); "
+                               f"the tables and figures come when it completes: neurona run parity --resume "
+                               f"-o {out}"]
+        write_json(out / "summary.json", summary)
+        return summary
     rows = _table(config, store)
     write_text(out / "table.csv", _csv(rows, _COLUMNS))
     run_rows = _run_rows(config, store)

@@ -19,8 +19,9 @@ import statistics
 import time
 
 from .. import layers, losses, models, optimizers
+from .._signals import StopOnSignal
 from ..datasets import synthetic
-from ._common import prepare_output, run_summary, write_history_csv, write_json, write_text
+from ._common import prepare_output, run_summary, stop_requested, write_history_csv, write_json, write_text
 
 # name → description; "B" joins the network's input to the hidden layer's output before the output layer.
 ARCHITECTURES = {"A": "2-2-1 tanh", "B": "2-2-1 tanh, input concatenated before the output layer"}
@@ -113,20 +114,28 @@ def progress_bar(total: int, verbose: int, desc: str):
     return tqdm(total=total, desc=desc)
 
 
-def _train_all(config: Config, verbose: int) -> dict:
-    """{architecture: [History per seed]}, seeds in order."""
+def _train_all(config: Config, verbose: int, stop: StopOnSignal) -> tuple:
+    """({architecture: [History per seed]}, signal or None); on SIGINT/SIGTERM only complete seeds are kept."""
     x, y = synthetic.xor()
     bar = progress_bar(config.seeds, verbose, "xor (seeds)")
-    histories = {name: [] for name in ARCHITECTURES}
+    histories, interrupted = {name: [] for name in ARCHITECTURES}, None
     for k in range(config.seeds):
+        seed_runs = {}
         for name in ARCHITECTURES:
             model = build_network(name, config.hidden)
-            histories[name].append(train(model, x, y, config.epochs, config.lr, config.seed + k))
+            seed_runs[name] = train(model, x, y, config.epochs, config.lr, config.seed + k)
+            interrupted = stop_requested(seed_runs[name], stop)
+            if interrupted:
+                break
+        if interrupted:
+            break
+        for name, history in seed_runs.items():
+            histories[name].append(history)
         if bar is not None:
             bar.update(1)
     if bar is not None:
         bar.close()
-    return histories
+    return histories, interrupted
 
 
 def _seed_rows(config: Config, histories: dict) -> list:
@@ -211,16 +220,31 @@ def run(config: Config | None = None, out_dir="runs/xor", verbose: int = 1, over
     config = config or Config()
     started = time.perf_counter()
     out = prepare_output(out_dir, overwrite=overwrite, resume=resume)
-    histories = _train_all(config, verbose)
+    with StopOnSignal() as stop:  # a signal while the results are written is deferred until they are
+        return _train_and_write(config, out, verbose, stop, started)
+
+
+def _train_and_write(config: Config, out, verbose: int, stop: StopOnSignal, started: float) -> dict:
+    histories, interrupted = _train_all(config, verbose, stop)
     train_seconds = time.perf_counter() - started
+    if not histories[next(iter(ARCHITECTURES))]:
+        summary = run_summary(config, {"interrupted": interrupted, "seeds_completed": 0}, started)
+        summary["headline"] = [f"interrupted by {interrupted} before the first seed finished; nothing to report"]
+        write_json(out / "summary.json", summary)
+        return summary
     rows = _seed_rows(config, histories)
     write_text(out / "seeds.csv", _rows_csv(rows))
     write_history_csv(out / "history.csv", {name: runs[0] for name, runs in histories.items()})
     files = _plots(config, histories, out) + ["seeds.csv", "history.csv", "summary.json"]
     results = _results(config, rows)
     results["train_seconds"] = round(train_seconds, 3)
+    results["interrupted"] = interrupted
+    results["seeds_completed"] = len(histories[next(iter(ARCHITECTURES))])
     summary = run_summary(config, results, started)
     summary["files"] = files
     summary["headline"] = _headline(config, results)
+    if interrupted:
+        summary["headline"].insert(0, f"INTERRUPTED by {interrupted} after {results['seeds_completed']} of "
+                                      f"{config.seeds} seeds; the results below cover those seeds only")
     write_json(out / "summary.json", summary)
     return summary
