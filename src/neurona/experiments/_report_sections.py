@@ -33,12 +33,12 @@ CAUSES = {
     ("ex3", "-listing"): "As printed, the listing's lr {lr:g} on the summed gradient is a step of {step:.2g} on the "
                          "mean gradient: after {epochs} epochs the network is still near its initialisation.",
     ("ex5", ""): "lr {lr:g} on the summed gradient is a step of {step:.2g} on the mean gradient: in {epochs} epochs "
-                 "the weights barely move from their initialisation (the accuracy is still rising at the end).",
+                 "the weights barely move from their initialisation.",
     ("ex5", "-alt"): "With lam {lam:g} on ΣW² (the L2 of the practical's text, added to the mean loss) the penalty is "
                      "most of the objective; it holds back the sigmoid output most.",
     ("ex8", ""): "The listing's second layer, N(0, 1)·1e-3, gives almost the same second hidden layer output for "
-                 "every image: a plateau that lr {lr:g} leaves slowly (SVM first, MSE late, CCE not within "
-                 "{epochs} epochs). An independent plain-NumPy run of the listing stays on it too (docs/report.md).",
+                 "every image: a plateau that lr {lr:g} leaves slowly (the Ex. 8 figure shows when each loss "
+                 "leaves it). An independent plain-NumPy run of the listing stays on it too (docs/report.md).",
 }
 TOLERANCE = 0.01  # within one percentage point of a number read off the practical's figures "matches"
 
@@ -101,6 +101,8 @@ def _why(row: dict, rows: list) -> str:
     s = row["run_settings"]
     cause = CAUSES.get((row["exercise"], suffix), "")
     text = [cause.format(step=s["lr"] * s["batch_size"], **s)] if cause else []
+    if row["peak_epoch"] == row["epochs"]:
+        text.append("Its test accuracy was still rising at the last epoch.")
     for other in rows:
         if other is not row and other["exercise"] == row["exercise"] and _suffix(other["run"])[0] == base \
                 and other["measure"] == row["measure"] and "final" in other:
@@ -143,9 +145,11 @@ neurona's losses are means over the batch; <code>optimizers.BGD(lr, bs)</code> k
 A run with <code>SGD</code>, <code>Adam</code> or <code>RMSprop</code> (mean-gradient convention) needs
 lr × batch size for the same step; taking the number literally makes the steps 128 times smaller
 (issue #4 measured ≈ 32% for Ex. 4 that way with PyTorch and NumPy). The L2 penalty is lam × ΣW² added once
-to the mean loss. The three runs below are Ex. 4 with each reading, measured here. BGD and SGD(lr × batch size)
-take the same steps except on the last, partial batch of each epoch, where BGD's step shrinks with the batch
-(lr × its size), so their curves agree closely but not exactly.</p>"""
+to the mean loss. The three runs below are Ex. 4 with each reading, measured here.</p>"""
+PARTIAL = """<p class="note">BGD and SGD(lr × batch size) take the same steps on every full batch. The last batch of
+each epoch holds {last} of the {n} images: there BGD's step shrinks with the batch (lr × {last}) while SGD's stays
+lr × {bs}, a large step on few images just before each evaluation, so SGD's test curve is noisier while the
+training curves coincide.</p>"""
 
 
 def lr_section(outcomes: dict, out) -> str:
@@ -166,7 +170,10 @@ def lr_section(outcomes: dict, out) -> str:
                       H.seconds(entry["seconds"])))
     header = ("Reading", "Optimizer", "Step on ∇(mean loss)", "Final test accuracy", "Peak", "Time")
     figure = ex4.folder / "comparison.png"
-    return LR_TEXT + H.table(header, cells) + (H.png(figure, "Ex. 4 under the three readings") if figure.exists() else "")
+    n, bs = results["bgd"]["n_train"], results["bgd"]["settings"]["batch_size"]
+    partial = PARTIAL.format(last=n % bs, n=n, bs=bs) if n % bs else ""
+    return (LR_TEXT + H.table(header, cells) + partial
+            + (H.png(figure, "Ex. 4 under the three readings") if figure.exists() else ""))
 
 
 # ----------------------------------------------------------------------------- one exercise
@@ -174,7 +181,7 @@ def _runs_table(summary: dict) -> str:
     practical = summary.get("practical", {})
     cells = []
     for key, entry in summary["results"].items():
-        ref = practical.get(key.removesuffix("-alt"))
+        ref = practical.get(_suffix(key)[0])
         cells.append((key, entry["description"], H.pct(entry.get("final_val_accuracy")),
                       f"{H.pct(entry.get('best_val_accuracy'))} ({entry.get('best_val_accuracy_epoch', '–')})",
                       H.pct(entry.get("final_accuracy")), entry["epochs"], H.seconds(entry["seconds"]),
@@ -240,7 +247,8 @@ def exercise_section(name: str, outcome, outcomes: dict, report_dir) -> str:
     if name == "ex8":
         parts.append(_ex8_extra(outcome, outcomes))
     parts.append(_figures(outcome))
-    files = sorted(p.name for p in outcome.folder.iterdir() if p.is_file()) if outcome.folder.exists() else []
+    files = sorted(p.name for p in outcome.folder.iterdir() if p.is_file() and not p.name.startswith(".")) \
+        if outcome.folder.exists() else []
     parts.append(H.links(outcome.folder, report_dir, files))
     return H.section(name, TITLES[name], "".join(parts))
 
