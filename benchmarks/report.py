@@ -21,11 +21,13 @@ def _row(w, workload, warmup: int) -> dict:
            "accuracy": w.result.get("accuracy"), "setup_seconds": w.info.get("setup_seconds"),
            "warmup_seconds": [a["seconds"] for a in w.answers[:warmup]],
            "seconds": [a["seconds"] for a in w.answers[warmup:]],
+           "cpu_seconds": [a.get("cpu_seconds") for a in w.answers[warmup:]],
            "losses": [a["loss"] for a in w.answers]}
     if w.failure and w.failure.startswith("skipped"):
         row["status"] = w.failure
     median = _median(row["seconds"])
     row["median_seconds"] = median
+    row["median_cpu_seconds"] = _median([c for c in row["cpu_seconds"] if c is not None])
     if median:
         row["min_seconds"], row["max_seconds"] = min(row["seconds"]), max(row["seconds"])
         if workload.per_step:
@@ -90,7 +92,7 @@ def table(summary: dict) -> str:
     unit = f"rounds of {summary['steps_per_round']} full-batch steps" if per_step else "epochs"
     lines = [f"data: {summary['data']}",
              f"{summary['rounds_timed']} timed {unit} per peer after {summary['warmup']} warm-up, alternating; medians"]
-    head = ["peer", "µs/step" if per_step else "s/epoch", "min-max", "steps/s" if per_step else "images/s",
+    head = ["peer", "µs/step" if per_step else "s/epoch", "min-max", "CPU", "steps/s" if per_step else "images/s",
             "" if per_step else "GFLOP/s", "peak MB", "data MB", "acc", "neurona ×"]
     body = []
     for r in summary["rows"]:
@@ -101,6 +103,7 @@ def table(summary: dict) -> str:
         speed = r.get("steps_per_second") if per_step else r.get("images_per_second")
         body.append([r["peer"], _fmt(r["median_seconds"] * scale, ".1f" if per_step else ".3f"),
                      f"{r['min_seconds'] * scale:.{1 if per_step else 2}f}-{r['max_seconds'] * scale:.{1 if per_step else 2}f}",
+                     _fmt(r["median_cpu_seconds"] and r["median_cpu_seconds"] * scale, ".1f" if per_step else ".3f"),
                      _fmt(speed, ",.0f"), "" if per_step else _fmt(r.get("gflops"), ".1f"),
                      _fmt(r["peak_train_mb"], ",.0f"), _fmt(r["rss_data_mb"], ",.0f"),
                      "" if r["accuracy"] is None or r["accuracy"] != r["accuracy"] else f"{r['accuracy']:.3f}",
@@ -147,5 +150,6 @@ def footer(results: dict) -> str:
             f"versions {m['versions']}; load average {m['loadavg_start'][0]:.2f} at start, {m['loadavg_end'][0]:.2f} "
             f"at end; {results['seconds']:.0f} s in all\n"
             "neurona × = the peer's time / neurona's time, median over the same rounds (> 1: neurona is faster); "
+            "CPU = median CPU time of the peer's process per epoch/step, all its threads (BLAS spin-waits included); "
             "floor = the epoch's matmuls alone; peak MB = peak RSS while training (dataset included); "
             "data MB = RSS after loading the data, before the framework")

@@ -51,17 +51,18 @@ class Gate:
     """Waits for the parent's go-ahead, then times the unit of work until ``done``."""
 
     def __init__(self, conn):
-        self.conn, self.started = conn, None
+        self.conn, self.started, self.cpu_started = conn, None, None
 
     def start(self) -> None:
         message = self.conn.recv()
         if message != "go":
             raise RuntimeError(f"worker: expected 'go', got {message!r}")
-        self.started = time.perf_counter()
+        self.started, self.cpu_started = time.perf_counter(), time.process_time()
 
     def done(self, loss, **extra) -> None:
         seconds = time.perf_counter() - self.started
-        self.conn.send({"seconds": seconds, "loss": float(loss), **extra})
+        cpu = time.process_time() - self.cpu_started  # CPU time of all this process's threads (spinning included)
+        self.conn.send({"seconds": seconds, "cpu_seconds": cpu, "loss": float(loss), **extra})
 
 
 def _setup(spec: dict) -> tuple:
