@@ -23,7 +23,7 @@ class Config:
     flip: bool = True
     lr: float = 1e-3
     warmup_epochs: int = 1
-    epochs: int = 30
+    epochs: int = 60
     batch_size: int = 256
     n_train: int = 50000
     n_test: int = 10000
