@@ -38,7 +38,7 @@ CAUSES = {
                      "most of the objective; it holds back the sigmoid output most.",
     ("ex8", ""): "The listing's second layer, N(0, 1)·1e-3, gives almost the same second hidden layer output for "
                  "every image: a plateau that lr {lr:g} leaves slowly (the Ex. 8 figure shows when each loss "
-                 "leaves it). An independent plain-NumPy run of the listing stays on it too (docs/report.md).",
+                 "leaves it). An independent plain-NumPy run of the listing with CCE stays on it too (docs/report.md).",
 }
 TOLERANCE = 0.01  # within one percentage point of a number read off the practical's figures "matches"
 
