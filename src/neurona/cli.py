@@ -104,11 +104,17 @@ def _cmd_graph(args) -> int:
 
 def _cmd_run(args) -> int:
     from . import experiments
+    from .experiments._common import RunInterrupted
 
     experiment = experiments.get(args.experiment)
     out = Path(args.output or Path("runs") / args.experiment)
-    summary = experiment.run(args.config, out, verbose=0 if args.quiet else 1, overwrite=args.overwrite,
-                             resume=args.resume)
+    try:
+        summary = experiment.run(args.config, out, verbose=0 if args.quiet else 1, overwrite=args.overwrite,
+                                 resume=args.resume)
+    except RunInterrupted as exc:
+        print(f"neurona run {args.experiment}: {exc}", file=sys.stderr)
+        print(f"Interrupted: continue with  neurona run {args.experiment} --resume -o {out}", file=sys.stderr)
+        return 130
     print(f"Results written to {out}/")
     for line in summary.get("headline", []):
         print("  " + line)

@@ -260,3 +260,37 @@ def test_reference_gradients_equal_the_engines(loss, hidden_activation, output_a
     for key in ("W1", "b1", "W2", "b2"):
         np.testing.assert_allclose(grads[key], engine[key], atol=1e-6, rtol=0, err_msg=key)
         assert np.abs(grads[key]).max() > 1e-6 or key == "b1" and hidden_activation == "relu"
+
+
+def test_an_interrupted_exercise_is_marked_and_resumes_bit_for_bit(tiny_cifar, fast_plots, tmp_path, monkeypatch):
+    # SIGINT arrives during the 5th training step of the first run: fit stops after that step,
+    # summary.json says so, and --resume (from the run's epoch checkpoint) ends exactly where an
+    # uninterrupted run ends.
+    import json
+    import os
+    import signal
+
+    from neurona import training
+    from neurona.experiments._common import RunInterrupted
+
+    config = _tiny("ex4", epochs=3)
+    straight = cifar.run_ex4(config, tmp_path / "straight", verbose=0)
+    original, calls = training.Trainer._train_step, []
+
+    def step_then_signal(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 5:
+            os.kill(os.getpid(), signal.SIGINT)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(training.Trainer, "_train_step", step_then_signal)
+    with pytest.raises(RunInterrupted, match="interrupted by SIGINT"):
+        cifar.run_ex4(config, tmp_path / "stopped", verbose=0)
+    marked = json.loads((tmp_path / "stopped" / "summary.json").read_text())
+    assert marked["results"]["interrupted"] == "SIGINT" and marked["headline"][0].startswith("INTERRUPTED")
+    monkeypatch.setattr(training.Trainer, "_train_step", original)
+    resumed = cifar.run_ex4(config, tmp_path / "stopped", verbose=0, resume=True)
+    for key, run in straight["results"].items():
+        assert resumed["results"][key]["final_val_accuracy"] == run["final_val_accuracy"]
+        assert resumed["results"][key]["final_loss"] == run["final_loss"]
+    assert not list((tmp_path / "stopped" / "runs").glob("*.checkpoint.npz"))

@@ -18,9 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from .. import layers, losses, models, optimizers, reference, regularizers
+from .._signals import StopOnSignal
 from . import _cifar_data
 from ._cifar_data import CifarData
-from ._common import history_stats, prepare_output, write_json
+from ._common import RunInterrupted, history_stats, prepare_output, write_json
 
 ENGINES = ("framework", "reference")
 QUICK = {"n_train": 1000, "n_test": 2000, "epochs": 3}  # every exercise's quick(): seconds, not minutes
@@ -65,7 +66,7 @@ def _targets(data: CifarData, loss: str):
     return data.y_train, data.y_test
 
 
-def _train_framework(data: CifarData, run: dict, name: str, verbose: int) -> dict:
+def _train_framework(data: CifarData, run: dict, name: str, verbose: int, checkpoint=None) -> dict:
     model = models.Network(seed=run["seed"])
     for i, (units, activation, factor) in enumerate(run["layers"]):
         model.add(layers.Dense(units, activation=activation, factor=factor,
@@ -78,8 +79,8 @@ def _train_framework(data: CifarData, run: dict, name: str, verbose: int) -> dic
     with np.errstate(over="ignore", invalid="ignore"):  # divergence ends the run and is kept in history.stopped
         history = model.fit(data.x_train, y_train, test_data=(data.x_test, y_test), epochs=run["epochs"],
                             loss=losses.get(run["loss"]), opt=opt, reg=regularizers.L2(run["lam"]), name=name,
-                            batch_size=batch_size, verbose=verbose, seed=run["seed"])
-    return {"history": dict(history.history), "stopped": history.stopped}
+                            batch_size=batch_size, verbose=verbose, seed=run["seed"], checkpoint=checkpoint)
+    return {"history": dict(history.history), "stopped": history.stopped, "interrupted": history.interrupted}
 
 
 def _reference_layers(run: dict) -> tuple:
@@ -97,25 +98,42 @@ def _print_epoch(name: str, epochs: int):
     return callback
 
 
-def _train_reference(data: CifarData, run: dict, name: str, verbose: int) -> dict:
+def _stop_between_epochs(stop: StopOnSignal, then):
+    """A reference-trainer callback: the plain-NumPy loop has no step hook, so a signal ends it after the epoch."""
+    def callback(epoch, logs, params):
+        if then is not None:
+            then(epoch, logs, params)
+        if stop.received is not None:
+            raise RunInterrupted(stop.name, f"interrupted by {stop.name} after epoch {epoch + 1}")
+    return callback
+
+
+def _train_reference(data: CifarData, run: dict, name: str, verbose: int, checkpoint=None) -> dict:
     hidden, hidden_activation, output_activation, factor = _reference_layers(run)
-    with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is reported by its NaN loss
+    with np.errstate(over="ignore", invalid="ignore"), StopOnSignal() as stop:  # NaN loss = diverged
         history = reference.train(
             data.x_train, data.y_train, data.x_test, data.y_test, hidden=hidden, loss=run["loss"],
             hidden_activation=hidden_activation, output_activation=output_activation, lr=run["lr"],
             batch_size=run["batch_size"], epochs=run["epochs"], lam=run["lam"], seed=run["seed"],
             sum_gradients=run["optimizer"] == "bgd", factor=factor, classes=10,
-            callback=_print_epoch(name, run["epochs"]) if verbose else None)
+            callback=_stop_between_epochs(stop, _print_epoch(name, run["epochs"]) if verbose else None))
     finite = [v for v in history["loss"] if np.isfinite(v)]
     stopped = None if len(finite) == len(history["loss"]) else "the loss became NaN or inf (diverged)"
     return {"history": history, "stopped": stopped}
 
 
-def train(data: CifarData, run: dict, name: str, verbose: int = 1) -> dict:
-    """Train one run; returns {"history": {metric: [per epoch]}, "stopped": None or why, "seconds": float}."""
+def train(data: CifarData, run: dict, name: str, verbose: int = 1, checkpoint=None) -> dict:
+    """Train one run; returns {"history": {metric: [per epoch]}, "stopped": None or why, "seconds": float}.
+
+    ``checkpoint`` (framework runs) keeps the training state after every epoch, so an interrupted
+    run resumes where it stopped; an interrupted run raises RunInterrupted.
+    """
     started = time.perf_counter()
     trainer = _train_reference if run["engine"] == "reference" else _train_framework
-    record = trainer(data, run, name, verbose)
+    record = trainer(data, run, name, verbose, checkpoint)
+    signal_name = record.pop("interrupted", None)
+    if signal_name:
+        raise RunInterrupted(signal_name, f"{name}: {record['stopped']}")
     record["seconds"] = round(time.perf_counter() - started, 2)
     return record
 
@@ -154,7 +172,7 @@ class RunBook:
         """Train (or, resuming, reuse) the run named ``key``; returns its summary entry."""
         record = self._saved(key, run)
         if record is None:
-            record = train(self.data, run, key, self.verbose)
+            record = self._train_or_mark(key, run)
             write_json(self.folder / f"{key}.json", {"settings": run, "n_train": len(self.data.x_train),
                                                      "n_test": len(self.data.x_test), "record": record})
         elif self.verbose:
@@ -162,3 +180,20 @@ class RunBook:
         self.histories[key] = record["history"]
         self.results[key] = result(run, record, self.data)
         return self.results[key]
+
+    def _train_or_mark(self, key: str, run: dict) -> dict:
+        """Train with a per-epoch checkpoint; if interrupted, mark summary.json so and re-raise."""
+        checkpoint = self.folder / f"{key}.checkpoint.npz"
+        if not self.resume:
+            checkpoint.unlink(missing_ok=True)
+        try:
+            record = train(self.data, run, key, self.verbose, checkpoint=checkpoint)
+        except RunInterrupted as exc:
+            write_json(self.folder.parent / "summary.json",
+                       {"results": {"interrupted": exc.signal_name, "runs_completed": sorted(self.results),
+                                    "interrupted_run": key},
+                        "headline": [f"INTERRUPTED by {exc.signal_name} during run {key}; finished runs and its "
+                                     f"last epoch are kept: add --resume to the same command to continue"]})
+            raise
+        checkpoint.unlink(missing_ok=True)
+        return record

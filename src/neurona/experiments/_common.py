@@ -16,6 +16,14 @@ import numpy as np
 from .._files import atomic_write
 
 
+class RunInterrupted(Exception):
+    """SIGINT or SIGTERM stopped an experiment; what finished is kept for --resume."""
+
+    def __init__(self, signal_name: str, message: str):
+        super().__init__(message)
+        self.signal_name = signal_name
+
+
 def stop_requested(history, stop) -> str | None:
     """The signal that interrupted a run of several fits: inside the last fit, or between two."""
     return getattr(history, "interrupted", None) or (stop.name if stop is not None else None)
