@@ -8,7 +8,7 @@ the loss that training reports: loss = mean_i ℓ_i + penalty(W). ``L2(lam)`` is
 from __future__ import annotations
 
 from . import _checks
-from .autodiff import Tensor
+from .autodiff import Tensor, ops
 
 
 class Regularizer:
@@ -42,7 +42,7 @@ class L2(Regularizer):
     def __init__(self, lam: float = 1e-3):
         self.lam = _checks.real("L2", "lam", lam, low=0.0)
 
-    def penalty(self, w): return (w * w).sum() * self.lam
+    def penalty(self, w): return ops.sum_of_squares(w) * self.lam
 
     def get_config(self): return {"lam": self.lam}
 
@@ -73,7 +73,7 @@ class L1L2(Regularizer):
         self.l1 = _checks.real("L1L2", "l1", l1, low=0.0)
         self.l2 = _checks.real("L1L2", "l2", l2, low=0.0)
 
-    def penalty(self, w): return w.abs().sum() * self.l1 + (w * w).sum() * self.l2
+    def penalty(self, w): return w.abs().sum() * self.l1 + ops.sum_of_squares(w) * self.l2
 
     def get_config(self): return {"l1": self.l1, "l2": self.l2}
 

@@ -219,6 +219,8 @@ def _loss_and_composite_cases():
              lambda z: nll(z, PROBS), (4, 3)),
         case("softmax_cross_entropy[one-hot float64]", lambda z: ops.softmax_cross_entropy(z, np.eye(3)[LABELS]),
              lambda z: nll(z, np.eye(3)[LABELS]), (4, 3)),
+        case("sum_of_squares[matrix]", ops.sum_of_squares, lambda a: np.sum(a * a), (4, 3)),
+        case("sum_of_squares[vector]", ops.sum_of_squares, lambda a: np.sum(a * a), (5,)),
         case("dense+tanh", lambda x, w, b: (x @ w + b).tanh(), lambda x, w, b: np.tanh(x @ w + b),
              (5, 3), (3, 4), (4,)),
         case("mse", lambda p, y: ((p - y) ** 2).mean(), lambda p, y: np.mean((p - y) ** 2), (6, 2), (6, 2)),

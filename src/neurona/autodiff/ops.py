@@ -245,6 +245,12 @@ def log_softmax(a: Tensor, axis: int = -1) -> Tensor:
                            lambda g: (g - np.exp(out) * g.sum(axis=axis, keepdims=True),))
 
 
+def sum_of_squares(a: Tensor) -> Tensor:
+    """Σ a² as one node. Fused for speed (the L2 penalty): one BLAS dot forward, one product backward."""
+    flat = a.data.reshape(-1)
+    return Tensor._from_op(np.asarray(np.dot(flat, flat)), (a,), "sum_of_squares", lambda g: (a.data * (2 * g),))
+
+
 def softmax_cross_entropy(logits: Tensor, target: np.ndarray) -> Tensor:
     """Per-sample −log softmax(logits)[label]. Fused for stability and speed: the backward is softmax − target.
 
