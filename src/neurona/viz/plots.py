@@ -60,25 +60,21 @@ def plot_history(history, path=None, title: str | None = None):
     return fig
 
 
-def plot_comparison(histories: dict, path=None, metrics=("accuracy", "loss"), title: str | None = None,
-                    logy_loss: bool = False):
-    """Several runs on shared axes: one panel per metric, one line per run (``{label: history}``).
-
-    ``metrics`` names history keys (e.g. "val_accuracy"); loss panels can use a log scale.
-    """
-    plt = _pyplot()
+def _panels(plt, metrics):
     fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.8), squeeze=False)
-    for ax, metric in zip(axes[0], metrics):
-        for label, history in histories.items():
-            values = _series(history).get(metric)
-            if values:
-                ax.plot(range(1, len(values) + 1), values, label=label)
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(metric.replace("_", " "))
-        if logy_loss and "loss" in metric:
-            ax.set_yscale("log")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+    return fig, axes[0]
+
+
+def _style(ax, metric: str, logy_loss: bool) -> None:
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(metric.replace("_", " "))
+    if logy_loss and "loss" in metric:
+        ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+
+
+def _finish(plt, fig, path, title):
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -86,6 +82,23 @@ def plot_comparison(histories: dict, path=None, metrics=("accuracy", "loss"), ti
         _save(fig, path)
         plt.close(fig)
     return fig
+
+
+def plot_comparison(histories: dict, path=None, metrics=("accuracy", "loss"), title: str | None = None,
+                    logy_loss: bool = False):
+    """Several runs on shared axes: one panel per metric, one line per run (``{label: history}``).
+
+    ``metrics`` names history keys (e.g. "val_accuracy"); loss panels can use a log scale.
+    """
+    plt = _pyplot()
+    fig, axes = _panels(plt, metrics)
+    for ax, metric in zip(axes, metrics):
+        for label, history in histories.items():
+            values = _series(history).get(metric)
+            if values:
+                ax.plot(range(1, len(values) + 1), values, label=label)
+        _style(ax, metric, logy_loss)
+    return _finish(plt, fig, path, title)
 
 
 def plot_runs(groups: dict, path=None, metrics=("accuracy", "loss"), title: str | None = None,
@@ -106,8 +119,8 @@ def plot_runs(groups: dict, path=None, metrics=("accuracy", "loss"), title: str 
     import numpy as np
 
     plt = _pyplot()
-    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.8), squeeze=False)
-    for ax, metric in zip(axes[0], metrics):
+    fig, axes = _panels(plt, metrics)
+    for ax, metric in zip(axes, metrics):
         for colour, (label, histories) in enumerate(groups.items()):
             runs = [_series(h).get(metric) or [] for h in histories]
             length = max((len(r) for r in runs), default=0)
@@ -119,16 +132,5 @@ def plot_runs(groups: dict, path=None, metrics=("accuracy", "loss"), title: str 
                 ax.plot(range(1, len(values) + 1), values, color=f"C{colour}", alpha=0.35, linewidth=0.7)
             ax.plot(range(1, length + 1), np.nanmedian(table, axis=0), color=f"C{colour}", linewidth=2,
                     label=f"{label} (median of {len(runs)})")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(metric.replace("_", " "))
-        if logy_loss and "loss" in metric:
-            ax.set_yscale("log")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    if path is not None:
-        _save(fig, path)
-        plt.close(fig)
-    return fig
+        _style(ax, metric, logy_loss)
+    return _finish(plt, fig, path, title)
