@@ -68,17 +68,4 @@ def _array(arrays: dict, key: str, shape: tuple, path) -> np.ndarray:
 
 
 def _read(path) -> tuple:
-    import zipfile
-
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
-        meta = json.loads(arrays.pop(_CONFIG_KEY).tobytes().decode())
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: not a readable neurona checkpoint (truncated or corrupt?): {exc}") from exc
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ValueError(f"{path}: not a neurona checkpoint")
-    if not isinstance(meta.get("version"), int) or meta["version"] > VERSION:
-        raise ValueError(f"{path}: checkpoint format version {meta.get('version')!r} is newer than this neurona "
-                         f"reads ({VERSION}); upgrade neurona")
-    return meta, arrays
+    return saving.read_archive(path, _CONFIG_KEY, FORMAT, VERSION, "checkpoint")

@@ -43,6 +43,15 @@ def read_file(path) -> tuple:
     """(config dict, {name: array}) from a model file; a clear ValueError if it is not one."""
     if not isinstance(path, (str, bytes, os.PathLike)) and not hasattr(path, "read"):
         raise TypeError(f"load: path must be a file path (a str or pathlib.Path). Received: path={path!r:.80}")
+    return read_archive(path, _CONFIG_KEY, FORMAT, VERSION, "model file")
+
+
+def read_archive(path, key: str, fmt: str, version: int, noun: str) -> tuple:
+    """(description, {name: array}) from an ``.npz`` of arrays plus a JSON entry ``key`` (model files, checkpoints).
+
+    Loads with ``allow_pickle=False``; a truncated, corrupt or foreign file, or one from a newer
+    format ``version``, is a ValueError that names the file.
+    """
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
@@ -50,19 +59,19 @@ def read_file(path) -> tuple:
         raise
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError,
             NotImplementedError, RuntimeError) as exc:  # zipfile: unsupported method/version, "encrypted" flag
-        raise ValueError(f"{path}: not a readable neurona model file (truncated or corrupt?): {exc}") from exc
-    if _CONFIG_KEY not in arrays:
-        raise ValueError(f"{path}: not a neurona model file (no {_CONFIG_KEY} entry)")
+        raise ValueError(f"{path}: not a readable neurona {noun} (truncated or corrupt?): {exc}") from exc
+    if key not in arrays:
+        raise ValueError(f"{path}: not a neurona {noun} (no {key} entry)")
     try:
-        config = json.loads(arrays.pop(_CONFIG_KEY).tobytes().decode())
+        meta = json.loads(arrays.pop(key).tobytes().decode())
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path}: the model description is corrupt: {exc}") from exc
-    if not isinstance(config, dict) or config.get("format") != FORMAT:
-        raise ValueError(f"{path}: not a neurona model file (format={config.get('format') if isinstance(config, dict) else None!r})")
-    if not isinstance(config.get("version"), int) or config["version"] > VERSION:
-        raise ValueError(f"{path}: written in model format version {config.get('version')!r}, "
-                         f"but this neurona reads up to version {VERSION}; upgrade neurona")
-    return config, arrays
+        raise ValueError(f"{path}: the {noun.split()[0]} description is corrupt: {exc}") from exc
+    if not isinstance(meta, dict) or meta.get("format") != fmt:
+        raise ValueError(f"{path}: not a neurona {noun} (format={meta.get('format') if isinstance(meta, dict) else None!r})")
+    if not isinstance(meta.get("version"), int) or meta["version"] > version:
+        raise ValueError(f"{path}: written in {noun.split()[0]} format version {meta.get('version')!r}, "
+                         f"but this neurona reads up to version {version}; upgrade neurona")
+    return meta, arrays
 
 
 def load_model(path):
