@@ -29,6 +29,8 @@ import numpy as np
 from neurona import callbacks, layers, losses, models, optimizers
 from neurona.datasets import synthetic
 
+from .worker import _reset_peak
+
 _MB = 1024.0  # /proc reports kB
 
 
@@ -38,16 +40,6 @@ def _status_kb(field: str) -> float:
             if line.startswith(field + ":"):
                 return float(line.split()[1])
     raise RuntimeError(f"{field} not found in /proc/self/status")
-
-
-def _reset_peak() -> bool:
-    """Reset VmHWM to the current RSS (Linux >= 4.0); False where that is not allowed."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
 
 
 class RssPerEpoch(callbacks.Callback):

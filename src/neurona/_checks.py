@@ -63,3 +63,14 @@ def seed(where: str, value):
     if value is not None and (isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)) or value < 0):
         raise ValueError(f"{where}: seed must be None or a non-negative int. Received: seed={value!r}")
     return None if value is None else int(value)
+
+
+class Configurable:
+    """Base of every configurable family (activations, losses, optimizers, …): ``get_config()`` and a repr from it."""
+
+    def get_config(self) -> dict:
+        return {}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"

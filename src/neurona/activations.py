@@ -6,18 +6,11 @@ from . import _checks
 from .autodiff import Tensor
 
 
-class Activation:
+class Activation(_checks.Configurable):
     """Base class: ``act(x)`` applies the function to a Tensor; ``get_config()`` returns its arguments."""
 
     def __call__(self, x: Tensor) -> Tensor:
         raise NotImplementedError
-
-    def get_config(self) -> dict:
-        return {}
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class Sigmoid(Activation):

@@ -7,18 +7,11 @@ import numpy as np
 from . import _checks
 
 
-class Initializer:
+class Initializer(_checks.Configurable):
     """Base class: ``init(shape, rng, dtype)`` returns a new array."""
 
     def __call__(self, shape: tuple, rng: np.random.Generator, dtype=np.float32) -> np.ndarray:
         raise NotImplementedError
-
-    def get_config(self) -> dict:
-        return {}
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class Normal(Initializer):

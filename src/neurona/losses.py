@@ -24,7 +24,7 @@ def labels_of(y_true: np.ndarray) -> np.ndarray:
     return y_true.astype(np.intp, copy=False) if y_true.ndim == 1 else y_true.argmax(axis=1)
 
 
-class Loss:
+class Loss(_checks.Configurable):
     """Base class: ``loss(y_pred, y_true)`` returns a scalar Tensor, the mean over samples.
 
     ``y_true`` may be integer labels (N,) or rows shaped like ``y_pred`` (N, C), e.g. one-hot.
@@ -52,13 +52,6 @@ class Loss:
                              f"{n_outputs} outputs. Received: y.shape={y_true.shape}")
         elif y_true.ndim not in (1, 2):
             raise ValueError(f"{type(self).__name__}: y must be labels (N,) or rows (N, C). Received: y.shape={y_true.shape}")
-
-    def get_config(self) -> dict:
-        return {}
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 def _check_call(where: str, y_pred, y_true) -> tuple:

@@ -17,7 +17,7 @@ from .schedules import Schedule
 _PIECE = 1 << 18
 
 
-class Optimizer:
+class Optimizer(_checks.Configurable):
     """Base class. Bind the parameters once, then ``zero_grad()`` / backward / ``step()`` each batch.
 
     Args:
@@ -104,10 +104,6 @@ class Optimizer:
 
     def get_config(self) -> dict:
         return {"lr": self.lr, "clipnorm": self.clipnorm}
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class SGD(Optimizer):

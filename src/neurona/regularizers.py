@@ -11,7 +11,7 @@ from . import _checks
 from .autodiff import Tensor, ops
 
 
-class Regularizer:
+class Regularizer(_checks.Configurable):
     """Base class: ``reg(weights)`` returns the penalty of a list of kernels as a scalar Tensor."""
 
     def __call__(self, weights: list) -> Tensor:
@@ -23,10 +23,6 @@ class Regularizer:
 
     def penalty(self, w: Tensor) -> Tensor:
         raise NotImplementedError
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class L2(Regularizer):

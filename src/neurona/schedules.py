@@ -7,15 +7,11 @@ import math
 from . import _checks
 
 
-class Schedule:
+class Schedule(_checks.Configurable):
     """Base class: ``schedule(step)`` returns the learning rate for that optimizer step."""
 
     def __call__(self, step: int) -> float:
         raise NotImplementedError
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class CosineDecay(Schedule):
