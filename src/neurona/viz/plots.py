@@ -51,13 +51,7 @@ def plot_history(history, path=None, title: str | None = None):
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
         ax.legend()
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    if path is not None:
-        _save(fig, path)
-        plt.close(fig)
-    return fig
+    return _finish(plt, fig, path, title)
 
 
 def _panels(plt, metrics):
