@@ -27,31 +27,142 @@ def labels_of(y_true: np.ndarray) -> np.ndarray:
 class Loss(_checks.Configurable):
     """Base class: ``loss(y_pred, y_true)`` returns a scalar Tensor, the mean over samples.
 
-    ``y_true`` may be integer labels (N,) or rows shaped like ``y_pred`` (N, C), e.g. one-hot.
+    ``y_true`` may be integer labels (N,) or rows shaped like ``y_pred`` (N, C); with one output a
+    flat vector (N,) is that output's column. What the values may be is declared by ``targets``
+    (see :func:`validate_targets`); the same check runs on direct calls and in fit/evaluate.
     """
 
     name = "loss"
+    min_outputs = 1  # CCE and SVM need a score per class
+    targets = "real"  # "real" (MSE), "unit" ([0, 1]: BCE), "distribution" (CCE) or "one_hot" (SVM)
 
     def __call__(self, y_pred: Tensor, y_true: np.ndarray) -> Tensor:
         """The mean loss, a scalar Tensor: ``y_pred`` (N, outputs), ``y_true`` labels (N,) or rows (N, outputs)."""
         y_pred, y_true = _check_call(type(self).__name__, y_pred, y_true)
-        self.check_targets(y_true, y_pred.shape[1])
-        with np.errstate(over="ignore"):  # a loss beyond the dtype's range is inf, which fit reports
+        y_true = self.check_targets(y_true, y_pred.shape[1], name="y_true", dtype=y_pred.dtype)
+        with np.errstate(over="ignore", invalid="ignore"):  # inf or NaN from extreme scores: fit reports it
             return self.call(y_pred, y_true)
 
     def call(self, y_pred: Tensor, y_true: np.ndarray) -> Tensor:
         """The math, on validated arguments (subclasses define it)."""
         raise NotImplementedError
 
-    def check_targets(self, y_true: np.ndarray, n_outputs: int) -> None:
-        """Raise a ValueError naming ``y`` when the targets cannot be used with ``n_outputs`` outputs."""
-        if y_true.ndim == 1 and n_outputs > 1:
-            _check_labels(y_true, n_outputs)
-        elif y_true.ndim == 2 and y_true.shape[1] != n_outputs:
-            raise ValueError(f"{type(self).__name__}: y has {y_true.shape[1]} columns, but the network has "
-                             f"{n_outputs} outputs. Received: y.shape={y_true.shape}")
-        elif y_true.ndim not in (1, 2):
-            raise ValueError(f"{type(self).__name__}: y must be labels (N,) or rows (N, C). Received: y.shape={y_true.shape}")
+    def check_targets(self, y_true, n_outputs: int, *, name: str = "y", dtype=None) -> np.ndarray:
+        """``y_true`` as an array, or a ValueError naming the loss, ``name`` and the offending value.
+
+        ``dtype``: the network's float dtype, when known (then targets too large for it are refused).
+        """
+        return validate_targets(self, y_true, n_outputs, name=name, dtype=dtype)
+
+
+def validate_targets(loss: Loss, y_true, n_outputs: int, *, name: str = "y", dtype=None) -> np.ndarray:
+    """The one check of targets, for every loss (direct calls and fit/evaluate alike).
+
+    Labels (N,) with several outputs: ints, or whole floats such as 2.0 (arrays read from text
+    files are often float), in [0, n_outputs); bools are refused. Values (rows (N, C), or a flat
+    (N,) for one output): finite, and as ``loss.targets`` says: any real ("real"), in [0, 1]
+    ("unit"), non-negative rows summing to 1 ("distribution"), or one-hot rows ("one_hot").
+    """
+    where = type(loss).__name__
+    y = _target_array(where, name, y_true)
+    if n_outputs < loss.min_outputs:
+        raise ValueError(f"{where}: needs at least {loss.min_outputs} outputs (one score per class). "
+                         f"Received: {n_outputs} output")
+    if y.ndim == 1 and n_outputs > 1:
+        _check_labels(where, name, y, n_outputs)
+        return y
+    values = y.reshape(-1, 1) if y.ndim == 1 else y  # one output: a flat vector is its column
+    if values.shape[1] != n_outputs:
+        raise ValueError(f"{where}: {name} has {values.shape[1]} columns, but the network has {n_outputs} outputs. "
+                         f"Received: {name}.shape={y.shape}")
+    _VALUE_CHECKS[loss.targets](where, name, values)
+    if dtype is not None and loss.targets == "real":
+        _check_magnitude(where, name, values, np.dtype(dtype))
+    return y
+
+
+def _target_array(where: str, name: str, y_true) -> np.ndarray:
+    """Real, finite numbers (not bools) shaped (N,) or (N, C)."""
+    y = _as_array(where, name, y_true)
+    if y.dtype.kind == "b":
+        raise ValueError(f"{where}: {name} must be numbers, not bools (use {name}.astype(int) for class labels, "
+                         f".astype(float) for values). Received: {name}={_checks.echo(y)}")
+    if y.dtype.kind not in "iuf":
+        raise ValueError(f"{where}: {name} must hold real numbers. Received dtype={y.dtype}: {name}={_checks.echo(y)}")
+    if y.ndim not in (1, 2):
+        raise ValueError(f"{where}: {name} must be labels (N,) or rows (N, C). Received: {name}.shape={y.shape}")
+    if y.dtype.kind == "f" and not np.isfinite(y).all():
+        raise ValueError(f"{where}: {name} contains NaN or inf: {_first(name, ~np.isfinite(y), y)}")
+    return y
+
+
+def _as_array(where: str, name: str, value) -> np.ndarray:
+    try:
+        return np.asarray(value.data if isinstance(value, Tensor) else value)
+    except (ValueError, TypeError) as exc:  # ragged nested lists
+        raise ValueError(f"{where}: {name} must be a rectangular array of numbers. Received: {_checks.echo(value)}") from exc
+
+
+def _first(name: str, bad: np.ndarray, y: np.ndarray) -> str:
+    """``y[i, j]=value`` for the first True of ``bad``."""
+    index = tuple(int(i) for i in np.argwhere(bad)[0])
+    return f"{name}[{', '.join(map(str, index))}]={_checks.echo(y[index].item())}"
+
+
+def _check_labels(where: str, name: str, y: np.ndarray, n_classes: int) -> None:
+    if y.dtype.kind == "f" and not np.array_equal(y, np.round(y)):
+        raise ValueError(f"{name}: labels must be integers. Received dtype={y.dtype}, e.g. "
+                         f"{_first(name, y != np.round(y), y)} ({where} loss)")
+    if y.size and (y.min() < 0 or y.max() >= n_classes):
+        raise ValueError(f"{name}: labels must be in [0, {n_classes}) for a network with {n_classes} outputs. "
+                         f"Received: min={_checks.echo(y.min().item())}, max={_checks.echo(y.max().item())} ({where} loss)")
+
+
+def _any_real(where: str, name: str, values: np.ndarray) -> None:
+    """MSE: any finite value (already checked)."""
+
+
+def _unit_interval(where: str, name: str, values: np.ndarray) -> None:
+    bad = (values < 0) | (values > 1)
+    if bad.any():
+        raise ValueError(f"{where}: targets must lie in [0, 1]. Received: min={values.min().item()}, "
+                         f"max={values.max().item()} (first outside: {_first(name, bad, values)})")
+
+
+def _distribution(where: str, name: str, values: np.ndarray) -> None:
+    if (values < 0).any():
+        raise ValueError(f"{where}: {name} rows must be probabilities (one-hot or soft targets): non-negative, "
+                         f"each summing to 1. Received a negative entry: {_first(name, values < 0, values)}")
+    sums = values.sum(axis=1, dtype=np.float64)
+    tolerance = max(1e-5, float(np.finfo(values.dtype).eps) * values.shape[1]) if values.dtype.kind == "f" else 0.0
+    off = np.abs(sums - 1) > tolerance
+    if off.any():
+        row = int(np.argmax(off))
+        raise ValueError(f"{where}: {name} rows must be probabilities (one-hot or soft targets): non-negative, "
+                         f"each summing to 1. Received: {name}[{row}]={_checks.echo(values[row])}, "
+                         f"which sums to {sums[row]:.6g}")
+
+
+def _one_hot(where: str, name: str, values: np.ndarray) -> None:
+    off = ((values != 0) & (values != 1)).any(axis=1) | ((values == 1).sum(axis=1) != 1)
+    if off.any():
+        row = int(np.argmax(off))
+        raise ValueError(f"{where}: {name} rows must be one-hot (a single 1, zeros elsewhere); or give integer "
+                         f"labels. Received: {name}[{row}]={_checks.echo(values[row])}")
+
+
+_VALUE_CHECKS = {"real": _any_real, "unit": _unit_interval, "distribution": _distribution, "one_hot": _one_hot}
+
+
+def _check_magnitude(where: str, name: str, values: np.ndarray, dtype: np.dtype) -> None:
+    """Squared errors of targets up to ``limit`` (and predictions as large) sum below the dtype's largest value."""
+    if dtype.kind != "f":
+        return
+    limit = float(np.sqrt(np.finfo(dtype).max / values.shape[1])) / 2
+    largest = float(np.abs(values).max(initial=0))
+    if largest > limit:
+        raise ValueError(f"{where}: {name} has values up to {largest:.4g}; with {values.shape[1]} {dtype.name} "
+                         f"outputs the squared error overflows beyond {limit:.4g}. Rescale the targets")
 
 
 def _check_call(where: str, y_pred, y_true) -> tuple:
@@ -60,30 +171,24 @@ def _check_call(where: str, y_pred, y_true) -> tuple:
         y_pred = y_pred if isinstance(y_pred, Tensor) else Tensor(y_pred)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{where}: y_pred must be a Tensor or an array of real numbers. {exc}") from exc
-    y_true = np.asarray(y_true.data if isinstance(y_true, Tensor) else y_true)
-    if y_true.dtype.kind not in "biuf":
-        raise TypeError(f"{where}: y_true must hold real numbers. Received dtype={y_true.dtype}")
     if y_pred.ndim != 2 or y_pred.shape[0] == 0 or y_pred.shape[1] == 0:
         raise ValueError(f"{where}: y_pred must be (samples, outputs) with at least one of each. "
                          f"Received shape {y_pred.shape}")
+    y_true = _as_array(where, "y_true", y_true)
     if y_true.ndim == 0 or len(y_true) != len(y_pred):
         raise ValueError(f"{where}: y_true must have one entry per sample of y_pred ({len(y_pred)}). "
                          f"Received shape {y_true.shape}")
     return y_pred, y_true
 
 
-def _check_labels(y_true: np.ndarray, n_classes: int) -> None:
-    if y_true.dtype.kind not in "iu" and not np.array_equal(y_true, np.round(y_true)):
-        raise ValueError(f"y: labels must be integers. Received dtype={y_true.dtype}, e.g. {y_true[:3]}")
-    if y_true.size and (y_true.min() < 0 or y_true.max() >= n_classes):
-        raise ValueError(f"y: labels must be in [0, {n_classes}) for a network with {n_classes} outputs. "
-                         f"Received: min={y_true.min()}, max={y_true.max()}")
-
-
 class MSE(Loss):
     """Mean over samples of the squared error summed over outputs (the practical's definition).
 
     L = (1/N) Σ_i Σ_j (ŷ_ij − y_ij)²
+
+    Targets: rows (N, C) of finite values; integer labels (N,) with several outputs (as one-hot);
+    any finite values (N,) or (N, 1) with one output. Values whose square would overflow the
+    network's dtype are refused.
     """
 
     name = "mse"
@@ -97,31 +202,32 @@ class CCE(Loss):
     """Categorical cross-entropy of softmax(scores): L = −(1/N) Σ_i log softmax(s_i)[y_i].
 
     Takes raw scores (use a linear output layer); softmax and log are fused, so it is stable.
+
+    Targets: integer labels (N,) in [0, C), or probability rows (N, C): non-negative, each summing
+    to 1 within float tolerance (one-hot or soft). So the loss is never negative.
     """
 
     name = "cce"
+    min_outputs, targets = 2, "distribution"
 
     def call(self, y_pred, y_true):
         target = labels_of(y_true) if y_true.ndim == 1 else y_true.astype(y_pred.dtype, copy=False)
         return ops.softmax_cross_entropy(y_pred, target).mean()
 
-    def check_targets(self, y_true, n_outputs):
-        if n_outputs < 2:
-            raise ValueError(f"CCE: needs at least 2 outputs (one score per class). Received: {n_outputs} output")
-        super().check_targets(y_true, n_outputs)
-
-
 class SVM(Loss):
     """Multiclass hinge loss: L = (1/N) Σ_i Σ_{j≠y_i} max(0, s_ij − s_iy_i + delta).
 
+    Targets: integer labels (N,) in [0, C), or one-hot rows (N, C).
+
     Args:
-        delta: the margin the correct score must win by.
+        delta: the margin the correct score must win by, in [0, 1e15].
     """
 
     name = "svm"
+    min_outputs, targets = 2, "one_hot"
 
     def __init__(self, delta: float = 1.0):
-        self.delta = _checks.real("SVM", "delta", delta, low=0.0)
+        self.delta = _checks.real("SVM", "delta", delta, low=0.0, high=1e15)  # larger only overflows float32
 
     def call(self, y_pred, y_true):
         mask = one_hot_like(labels_of(y_true), y_pred)
@@ -129,29 +235,27 @@ class SVM(Loss):
         margins = (y_pred - correct + self.delta).relu() * (1 - mask)
         return margins.sum(axis=1).mean()
 
-    def check_targets(self, y_true, n_outputs):
-        if n_outputs < 2:
-            raise ValueError(f"SVM: needs at least 2 outputs (one score per class). Received: {n_outputs} output")
-        super().check_targets(y_true, n_outputs)
-
     def get_config(self): return {"delta": self.delta}
 
 
 class BCE(Loss):
     """Binary cross-entropy, averaged over samples and outputs; targets in [0, 1].
 
+    Targets: values in [0, 1] as rows (N, C), or as a column (N, 1) or flat vector (N,) for one
+    output; integer labels (N,) with several outputs (as one-hot).
+
     Args:
         from_logits: True when the network outputs raw scores (then σ is fused in,
             stably); False (default) when it outputs probabilities, clipped to [eps, 1 − eps].
-        eps: the clipping margin for probabilities.
+        eps: the clipping margin for probabilities, in (0, 0.5]; never below the dtype's spacing
+            under 1, so that 1 − eps < 1 and no log(0) occurs.
     """
 
     name = "bce"
+    targets = "unit"
 
     def __init__(self, from_logits: bool = False, eps: float = 1e-7):
-        if not isinstance(from_logits, bool):
-            raise ValueError(f"BCE: from_logits must be a bool. Received: from_logits={from_logits!r}")
-        self.from_logits = from_logits
+        self.from_logits = _checks.boolean("BCE", "from_logits", from_logits)
         self.eps = _checks.real("BCE", "eps", eps, low=0.0, low_open=True, high=0.5)
 
     def call(self, y_pred, y_true):
@@ -159,14 +263,10 @@ class BCE(Loss):
         if self.from_logits:  # max(z, 0) − z·y + log(1 + e^−|z|): no exp of a positive number
             per_element = y_pred.relu() - y_pred * y + (1 + (-y_pred.abs()).exp()).log()
         else:
-            p = y_pred.clip(self.eps, 1 - self.eps)
+            eps = max(self.eps, float(np.finfo(y_pred.dtype).epsneg))  # 1 − eps rounds to 1 in float32 otherwise
+            p = y_pred.clip(eps, 1 - eps)
             per_element = -(y * p.log() + (1 - y) * (1 - p).log())
         return per_element.mean()
-
-    def check_targets(self, y_true, n_outputs):
-        super().check_targets(y_true, n_outputs)
-        if y_true.ndim == 2 and y_true.size and (y_true.min() < 0 or y_true.max() > 1):
-            raise ValueError(f"BCE: targets must lie in [0, 1]. Received: min={y_true.min()}, max={y_true.max()}")
 
     def get_config(self): return {"from_logits": self.from_logits, "eps": self.eps}
 
