@@ -47,6 +47,22 @@ class no_grad:
         return wrapper
 
 
+def _frozen(array) -> bool:
+    """Whether nothing can write to ``array``: it and every array it views are read-only."""
+    while isinstance(array, np.ndarray):
+        if array.flags.writeable:
+            return False
+        array = array.base
+    return True
+
+
+def saved(t, needed: bool = True) -> np.ndarray:
+    """``t``'s value for a backward to read later: its array if frozen, else a copy (only while recording)."""
+    if not needed or not is_grad_enabled() or _frozen(t.data):
+        return t.data
+    return t.data.copy()
+
+
 def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     """Sum ``grad`` back down to ``shape``, undoing NumPy broadcasting.
 
@@ -105,12 +121,13 @@ def backward(root, grad: np.ndarray) -> None:
         if node.grad is None:
             # Each .grad must be safe to update in place: a gradient already stored on another node
             # (add passes one array to both parents) or a view is copied; fresh arrays are kept as they are.
-            node.grad = g.copy() if id(g) in stored or g.base is not None else g
+            node.grad = g.copy() if id(g) in stored or g.base is not None or not g.flags.writeable else g
             stored.add(id(node.grad))
         else:
             node.grad = np.asarray(node.grad + g)
         if node._backward is None:
             continue
+        _check_unchanged(node)
         for parent, parent_grad in zip(node._parents, node._backward(g)):
             if parent_grad is None or not parent.requires_grad:
                 continue
@@ -119,3 +136,13 @@ def backward(root, grad: np.ndarray) -> None:
                 parent_grad = parent_grad.astype(parent.data.dtype)
             seen = pending.get(id(parent))
             pending[id(parent)] = parent_grad if seen is None else seen + parent_grad
+
+
+def _check_unchanged(node) -> None:
+    """Refuse to differentiate through an input whose ``.data`` was replaced after ``node`` was computed from it."""
+    for position, (parent, seen) in enumerate(zip(node._parents, node._seen)):
+        if parent.data is not seen:
+            raise RuntimeError(
+                f"backward: input {position} of op {node._op!r} had its .data replaced (shape {seen.shape} then "
+                f"{parent.data.shape}) after the op used it, so the gradient would belong to neither value. "
+                "Recompute the forward pass after changing a tensor")

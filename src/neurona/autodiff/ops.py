@@ -3,59 +3,23 @@
 A backward function receives g = dL/d(output) and returns one gradient per parent
 (None where a parent needs none). Shapes changed by broadcasting are undone once,
 by ``graph.unbroadcast``, so the formulas below read like the calculus.
+
+A backward reads the values its forward saw: outputs recorded in a graph are read-only
+(``Tensor._from_op``), and an input array that can still be written (a leaf's, such as a
+parameter an optimizer updates in place) is copied by ``graph.saved`` when a backward needs it.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
+from . import arguments as args
+from . import graph
+from .softmax import log_softmax, softmax, softmax_cross_entropy  # noqa: F401 (callers find every op in ops)
 from .tensor import Tensor, is_scalar
-
-
-def _lift(value, like: Tensor | None = None, op: str = "op") -> Tensor:
-    """Wrap a scalar or array as a constant Tensor; scalars take the other operand's dtype."""
-    if isinstance(value, Tensor):
-        return value
-    if is_scalar(value):
-        return Tensor(np.asarray(value), dtype=like.dtype if like is not None else None)  # refuses 1e300 → float32
-    try:
-        return Tensor(value)
-    except TypeError as exc:
-        raise TypeError(f"{op}: operands must be Tensors, arrays or real numbers. Received: {value!r:.80}") from exc
-
-
-def _binary(op: str, a, b, compute):
-    """Lift both operands and run ``compute`` with an error that names the op and both shapes."""
-    a = _lift(a, b if isinstance(b, Tensor) else None, op)
-    b = _lift(b, a, op)
-    try:
-        return a, b, compute(a.data, b.data)
-    except ValueError as exc:
-        raise ValueError(f"{op}: cannot broadcast shapes {a.shape} and {b.shape}") from exc
-
-
-def _axes(op: str, axis, ndim: int):
-    """Normalise ``axis`` (None, int or tuple) to a tuple of non-negative ints, with a clear error."""
-    if axis is None:
-        return tuple(range(ndim))
-    items = axis if isinstance(axis, (tuple, list)) else (axis,)
-    out = []
-    for a in items:
-        if not isinstance(a, (int, np.integer)) or isinstance(a, bool) or not -ndim <= a < ndim:
-            raise ValueError(f"{op}: axis must be an int in [{-ndim}, {ndim}) for a {ndim}-d tensor. Received: axis={axis!r}")
-        out.append(int(a) % ndim)
-    if len(set(out)) != len(out):
-        raise ValueError(f"{op}: axis must not name an axis twice. Received: axis={axis!r}")
-    return tuple(out)
-
-
-def _axis(op: str, axis, ndim: int) -> int:
-    """A single axis (softmax, concat): an int, normalised to be non-negative."""
-    if axis is None or isinstance(axis, (tuple, list)):
-        raise ValueError(f"{op}: axis must be a single int. Received: axis={axis!r}")
-    return _axes(op, axis, ndim)[0]
 
 
 def _expand(g: np.ndarray, axes: tuple, keepdims: bool) -> np.ndarray:
@@ -65,29 +29,32 @@ def _expand(g: np.ndarray, axes: tuple, keepdims: bool) -> np.ndarray:
 
 # ----- arithmetic -----
 def add(a, b) -> Tensor:
-    a, b, out = _binary("add", a, b, np.add)
+    a, b, out = args.binary("add", a, b, np.add)
     return Tensor._from_op(out, (a, b), "+", lambda g: (g, g))
 
 
 def sub(a, b) -> Tensor:
-    a, b, out = _binary("sub", a, b, np.subtract)
+    a, b, out = args.binary("sub", a, b, np.subtract)
     return Tensor._from_op(out, (a, b), "-", lambda g: (g, -g))
 
 
 def mul(a, b) -> Tensor:
-    a, b, out = _binary("mul", a, b, np.multiply)
+    a, b, out = args.binary("mul", a, b, np.multiply)
     if a is b:  # x * x (the L2 penalty): one product 2·g·x for the single parent, not two to add up (faster)
-        return Tensor._from_op(out, (a, b), "*", lambda g: (2 * (g * a.data), None))
+        x = graph.saved(a)
+        return Tensor._from_op(out, (a, b), "*", lambda g: (2 * (g * x), None))
+    x, y = graph.saved(a, b.requires_grad), graph.saved(b, a.requires_grad)
     return Tensor._from_op(out, (a, b), "*", lambda g: (
-        g * b.data if a.requires_grad else None,
-        g * a.data if b.requires_grad else None))
+        g * y if a.requires_grad else None,
+        g * x if b.requires_grad else None))
 
 
 def div(a, b) -> Tensor:
-    a, b, out = _binary("div", a, b, np.divide)
+    a, b, out = args.binary("div", a, b, np.divide)
+    y = graph.saved(b)
     return Tensor._from_op(out, (a, b), "/", lambda g: (
-        g / b.data if a.requires_grad else None,
-        -g * out / b.data if b.requires_grad else None))
+        g / y if a.requires_grad else None,
+        -g * out / y if b.requires_grad else None))
 
 
 def neg(a: Tensor) -> Tensor:
@@ -97,36 +64,67 @@ def neg(a: Tensor) -> Tensor:
 def power(a: Tensor, exponent) -> Tensor:
     if not is_scalar(exponent):
         raise TypeError(f"pow: the exponent must be a real number. Received: {exponent!r:.80} ({type(exponent).__name__})")
-    p = float(exponent)
-    return Tensor._from_op(a.data ** p, (a,), f"**{p:g}", lambda g: (g * p * a.data ** (p - 1),))
+    p, x = float(exponent), graph.saved(a)
+
+    def backward(g):
+        if p == 0:  # x**0 is the constant 1, also at x = 0 (where p·x**(p−1) would be 0·inf = nan)
+            return (np.zeros_like(g),)
+        return (g * p * x ** (p - 1),)
+
+    return Tensor._from_op(a.data ** p, (a,), f"**{p:g}", backward)
+
+
+def rpow(base, a: Tensor) -> Tensor:
+    """``base ** a`` for a real number ``base >= 0``; d/da = base**a · ln(base)."""
+    b = args.real("rpow", "base", base)
+    if b < 0:
+        raise ValueError(f"rpow: the base must be >= 0 (a negative base has no real power for most "
+                         f"exponents). Received: base={base!r}")
+    with np.errstate(divide="ignore"):  # 0 ** negative = inf, as in NumPy
+        out = args.lift(b, a, "rpow").data ** a.data
+    if b == 0:  # 0 ** x is the constant 0 for x > 0: slope 0 (out·ln 0 would be 0·(−inf) = nan)
+        return Tensor._from_op(out, (a,), "0**", lambda g: (np.zeros_like(g),))
+    log_base = math.log(b)
+    return Tensor._from_op(out, (a,), f"{b:g}**", lambda g: (g * out * log_base,))
 
 
 def matmul(a, b) -> Tensor:
-    a, b = _lift(a, op="matmul"), _lift(b, op="matmul")
-    if not (1 <= a.ndim <= 2 and 1 <= b.ndim <= 2):
-        raise ValueError(f"matmul: operands must be 1-D or 2-D. Received shapes {a.shape} and {b.shape}")
-    if a.shape[-1] != b.shape[0]:
+    """``a @ b`` as NumPy does it: 1-D operands are promoted and dropped, leading (batch) axes broadcast."""
+    a, b = args.lift(a, op="matmul"), args.lift(b, op="matmul")
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul: operands must be at least 1-D. Received shapes {a.shape} and {b.shape}")
+    if a.shape[-1] != b.shape[0 if b.ndim == 1 else -2]:
         raise ValueError(
-            f"matmul: shapes {a.shape} and {b.shape} are not aligned: "
-            f"{a.shape[-1]} (last dim of the left) != {b.shape[0]} (first dim of the right)")
+            f"matmul: shapes {a.shape} and {b.shape} are not aligned: {a.shape[-1]} (last dim of the left) "
+            f"!= {b.shape[0 if b.ndim == 1 else -2]} ({'first' if b.ndim == 1 else 'second-to-last'} dim of the right)")
+    try:
+        out = a.data @ b.data
+    except ValueError as exc:
+        raise ValueError(f"matmul: the batch dims of shapes {a.shape} and {b.shape} cannot be broadcast") from exc
+    x, w = graph.saved(a, b.requires_grad), graph.saved(b, a.requires_grad)
 
     def backward(g):
-        x, w = a.data, b.data
         if x.ndim == 2 and w.ndim == 2:  # the common case, with no reshaping
             return (g @ w.T if a.requires_grad else None), (x.T @ g if b.requires_grad else None)
-        # Promote 1-D operands to a row (left) or column (right) so one formula serves all cases.
+        # Promote 1-D operands to a row (left) or column (right) so one formula serves all cases;
+        # graph.unbroadcast then sums the gradient over the batch axes an operand was broadcast along.
         x2, w2 = x.reshape(1, -1) if x.ndim == 1 else x, w.reshape(-1, 1) if w.ndim == 1 else w
-        g2 = g.reshape(x2.shape[0], w2.shape[1])
-        ga = (g2 @ w2.T).reshape(x.shape) if a.requires_grad else None
-        gb = (x2.T @ g2).reshape(w.shape) if b.requires_grad else None
+        g2 = np.expand_dims(g, -1) if w.ndim == 1 else g
+        g2 = np.expand_dims(g2, -2) if x.ndim == 1 else g2
+        ga = (g2 @ np.swapaxes(w2, -1, -2)) if a.requires_grad else None
+        gb = (np.swapaxes(x2, -1, -2) @ g2) if b.requires_grad else None
+        if x.ndim == 1 and ga is not None:
+            ga = ga[..., 0, :]
+        if w.ndim == 1 and gb is not None:
+            gb = gb[..., 0]
         return ga, gb
 
-    return Tensor._from_op(a.data @ b.data, (a, b), "@", backward)
+    return Tensor._from_op(out, (a, b), "@", backward)
 
 
 # ----- reductions -----
 def sum(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001 (mirrors numpy)
-    axes = _axes("sum", axis, a.ndim)
+    axes = args.axes("sum", axis, a.ndim)
     out = a.data.sum(axis=axes, keepdims=keepdims)
     kept = tuple(1 if i in axes else n for i, n in enumerate(a.shape))  # the result's shape with keepdims
 
@@ -139,23 +137,35 @@ def sum(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001 (
 
 
 def mean(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:
-    """Composed: a sum scaled by 1/count."""
-    axes = _axes("mean", axis, a.ndim)
+    """Composed: a sum scaled by 1/count. Over nothing (count 0) it is nan with a RuntimeWarning, as in NumPy."""
+    axes = args.axes("mean", axis, a.ndim)
     count = math.prod(a.shape[i] for i in axes)  # 1 when axes is empty; math.prod: no array for a few ints
-    return sum(a, axes, keepdims) * (1.0 / (count or 1))
+    if count == 0:
+        warnings.warn(f"mean: mean of empty slice (axis={axis!r} of a tensor of shape {a.shape})",
+                      RuntimeWarning, stacklevel=2)
+        return sum(a, axes, keepdims) * math.nan
+    return sum(a, axes, keepdims) * (1.0 / count)
 
 
 def max(a: Tensor, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    axes = _axes("max", axis, a.ndim)
-    if a.size == 0:
-        raise ValueError(f"max: cannot reduce an empty tensor of shape {a.shape}")
-    out = a.data.max(axis=axes, keepdims=True)
+    axes = args.axes("max", axis, a.ndim)
+    if any(a.shape[i] == 0 for i in axes):
+        raise ValueError(f"max: cannot reduce over an empty axis (axis={axis!r} of a tensor of shape {a.shape}); "
+                         "the max of nothing is undefined")
+    out, x = a.data.max(axis=axes, keepdims=keepdims), graph.saved(a)
 
     def backward(g):
-        mask = (a.data == out).astype(a.dtype)  # ties share the gradient equally
+        top = out if keepdims else np.expand_dims(out, axes)
+        mask = (x == top).astype(x.dtype)  # ties share the gradient equally
         return (mask * (_expand(g, axes, keepdims) / mask.sum(axis=axes, keepdims=True)),)
 
-    return Tensor._from_op(out if keepdims else np.squeeze(out, axis=axes), (a,), "max", backward)
+    return Tensor._from_op(out, (a,), "max", backward)
+
+
+def sum_of_squares(a: Tensor) -> Tensor:
+    """Σ a² as one node. Fused for speed (the L2 penalty): one BLAS dot forward, one product backward."""
+    flat, x = a.data.reshape(-1), graph.saved(a)
+    return Tensor._from_op(np.asarray(np.dot(flat, flat)), (a,), "sum_of_squares", lambda g: (x * (2 * g),))
 
 
 # ----- elementwise functions -----
@@ -165,11 +175,13 @@ def exp(a: Tensor) -> Tensor:
 
 
 def log(a: Tensor) -> Tensor:
-    return Tensor._from_op(np.log(a.data), (a,), "log", lambda g: (g / a.data,))
+    x = graph.saved(a)
+    return Tensor._from_op(np.log(a.data), (a,), "log", lambda g: (g / x,))
 
 
 def abs(a: Tensor) -> Tensor:  # noqa: A001
-    return Tensor._from_op(np.abs(a.data), (a,), "abs", lambda g: (g * np.sign(a.data),))
+    x = graph.saved(a)  # the slope at 0 is taken as 0 (sign(0) = 0), the middle of the subgradients [-1, 1]
+    return Tensor._from_op(np.abs(a.data), (a,), "abs", lambda g: (g * np.sign(x),))
 
 
 def clip(a: Tensor, low: float, high: float) -> Tensor:
@@ -194,94 +206,34 @@ def sigmoid(a: Tensor) -> Tensor:
 
 
 def relu(a: Tensor) -> Tensor:
-    return Tensor._from_op(np.maximum(a.data, 0), (a,), "relu", lambda g: (g * (a.data > 0),))
+    x = graph.saved(a)
+    return Tensor._from_op(np.maximum(a.data, 0), (a,), "relu", lambda g: (g * (x > 0),))
 
 
 def leaky_relu(a: Tensor, alpha: float = 0.1) -> Tensor:
+    alpha = args.real("leaky_relu", "alpha", alpha)
     slope = np.where(a.data > 0, 1, alpha).astype(a.dtype)
     return Tensor._from_op(a.data * slope, (a,), f"leaky_relu({alpha:g})", lambda g: (g * slope,))
 
 
 def elu(a: Tensor, alpha: float = 1.0) -> Tensor:
-    # expm1 of a non-positive number cannot overflow; astype: an np.float64 alpha must not upcast float32
+    # expm1 of a non-positive number cannot overflow; astype: a float64 alpha must not upcast float32
+    alpha, positive = args.real("elu", "alpha", alpha), a.data > 0
     negative = (alpha * np.expm1(np.minimum(a.data, 0))).astype(a.dtype, copy=False)
-    out = np.where(a.data > 0, a.data, negative)
-    return Tensor._from_op(out, (a,), f"elu({alpha:g})", lambda g: (g * np.where(a.data > 0, 1, negative + alpha),))
+    out = np.where(positive, a.data, negative)
+    return Tensor._from_op(out, (a,), f"elu({alpha:g})", lambda g: (g * np.where(positive, 1, negative + alpha),))
 
 
 def maximum(a, b) -> Tensor:
     """Elementwise max; where the two are equal each gets half the gradient."""
-    a, b, out = _binary("maximum", a, b, np.maximum)
+    a, b, out = args.binary("maximum", a, b, np.maximum)
+    x, y = graph.saved(a), graph.saved(b)
 
     def backward(g):
-        share = (a.data > b.data) + 0.5 * (a.data == b.data)
+        share = (x > y) + 0.5 * (x == y)
         return (g * share if a.requires_grad else None, g * (1 - share) if b.requires_grad else None)
 
     return Tensor._from_op(out, (a, b), "maximum", backward)
-
-
-# ----- softmax family (shifted by the max, so exp never overflows) -----
-def _shift_by_max(data: np.ndarray, axis: int) -> np.ndarray:
-    """data − its max along ``axis``, so exp never overflows. Scores further apart than the dtype's range
-    give −inf (probability 0, the right answer); an empty axis stays empty instead of failing in max()."""
-    with np.errstate(over="ignore"):
-        return data - data.max(axis=axis, keepdims=True, initial=-np.inf)
-
-
-def softmax(a: Tensor, axis: int = -1) -> Tensor:
-    axis = _axis("softmax", axis, a.ndim)
-    e = np.exp(_shift_by_max(a.data, axis))
-    out = e / e.sum(axis=axis, keepdims=True)
-    return Tensor._from_op(out, (a,), "softmax",
-                           lambda g: (out * (g - (g * out).sum(axis=axis, keepdims=True)),))
-
-
-def log_softmax(a: Tensor, axis: int = -1) -> Tensor:
-    axis = _axis("log_softmax", axis, a.ndim)
-    shifted = _shift_by_max(a.data, axis)
-    with np.errstate(divide="ignore"):  # the sum is >= 1, except over an empty axis (whose result is empty)
-        out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
-    return Tensor._from_op(out, (a,), "log_softmax",
-                           lambda g: (g - np.exp(out) * g.sum(axis=axis, keepdims=True),))
-
-
-def sum_of_squares(a: Tensor) -> Tensor:
-    """Σ a² as one node. Fused for speed (the L2 penalty): one BLAS dot forward, one product backward."""
-    flat = a.data.reshape(-1)
-    return Tensor._from_op(np.asarray(np.dot(flat, flat)), (a,), "sum_of_squares", lambda g: (a.data * (2 * g),))
-
-
-def softmax_cross_entropy(logits: Tensor, target: np.ndarray) -> Tensor:
-    """Per-sample −log softmax(logits)[label]. Fused for stability and speed: the backward is softmax − target.
-
-    Args:
-        logits: raw scores, shape (N, C).
-        target: integer labels (N,) or probability rows (N, C), e.g. one-hot.
-
-    Returns:
-        A Tensor of shape (N,).
-    """
-    target = np.asarray(target)
-    if target.ndim == 2:  # probability rows in the logits' dtype: float64 one-hots must not upcast the loss
-        target = target.astype(logits.dtype, copy=False)
-    shifted = _shift_by_max(logits.data, 1)
-    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    rows = np.arange(len(log_probs))
-    if target.ndim == 1:
-        out = -log_probs[rows, target]
-    else:  # a class the target gives no weight counts 0, however improbable (0 · log 0 would be NaN)
-        with np.errstate(invalid="ignore"):
-            out = -np.where(target != 0, target * log_probs, 0).sum(axis=1)
-
-    def backward(g):
-        grad = np.exp(log_probs)
-        if target.ndim == 1:
-            grad[rows, target] -= 1
-        else:  # d/dz of −Σ t·log softmax(z) is softmax·Σt − t (Σt = 1 for one-hot rows)
-            grad = grad * target.sum(axis=1, keepdims=True) - target
-        return (grad * g[:, None],)
-
-    return Tensor._from_op(out, (logits,), "softmax_cross_entropy", backward)
 
 
 # ----- shape -----
@@ -294,7 +246,7 @@ def reshape(a: Tensor, shape) -> Tensor:
 
 
 def transpose(a: Tensor, axes=None) -> Tensor:
-    if axes is not None and sorted(_axes("transpose", tuple(axes), a.ndim)) != list(range(a.ndim)):
+    if axes is not None and sorted(args.axes("transpose", tuple(axes), a.ndim)) != list(range(a.ndim)):
         raise ValueError(f"transpose: axes must be a permutation of {tuple(range(a.ndim))}. Received: axes={tuple(axes)}")
     inverse = None if axes is None else tuple(np.argsort([int(x) % a.ndim for x in axes]))
     return Tensor._from_op(np.transpose(a.data, axes), (a,), "T", lambda g: (np.transpose(g, inverse),))
@@ -321,8 +273,8 @@ def concat(tensors, axis: int = 0) -> Tensor:
     """Join tensors along an existing axis; the gradient is split back into the pieces."""
     if not isinstance(tensors, (list, tuple)) or not tensors:
         raise ValueError(f"concat: tensors must be a non-empty list of Tensors. Received: {tensors!r:.80}")
-    tensors = tuple(_lift(t, op="concat") for t in tensors)
-    axis = _axis("concat", axis, tensors[0].ndim)
+    tensors = tuple(args.lift(t, op="concat") for t in tensors)
+    axis = args.axis("concat", axis, tensors[0].ndim)
     try:
         out = np.concatenate([t.data for t in tensors], axis=axis)
     except ValueError as exc:

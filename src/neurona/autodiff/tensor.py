@@ -80,8 +80,9 @@ class Tensor:
         >>> w.grad  # dy/dw
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "name", "_parents", "_op", "_backward", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "name", "_parents", "_seen", "_op", "_backward", "__weakref__")
     __array_ufunc__ = None  # ndarray <op> Tensor defers to Tensor's reflected operators
+    __hash__ = object.__hash__  # identity, as before __eq__ was defined: Tensors stay usable as dict keys and in sets
 
     def __init__(self, data, requires_grad: bool = False, name: str | None = None, dtype=None):
         if isinstance(data, Tensor):
@@ -92,7 +93,7 @@ class Tensor:
         self.grad = None
         self.requires_grad = requires_grad
         self.name = name
-        self._parents = ()
+        self._parents = self._seen = ()
         self._op = ""
         self._backward = None
 
@@ -102,9 +103,13 @@ class Tensor:
         out = cls.__new__(cls)  # np.asarray: NumPy returns 0-d results as scalars, not arrays
         out.data, out.grad, out.name, out._op = np.asarray(data), None, None, op
         if graph.is_grad_enabled() and any(p.requires_grad for p in parents):
+            if any(out.data is p.data for p in parents):
+                out.data = out.data.view()  # never freeze an input's own array
+            out.data.flags.writeable = False  # a backward may read it: no write may change it first
             out.requires_grad, out._parents, out._backward = True, parents, backward
+            out._seen = tuple(p.data for p in parents)  # graph.backward refuses a parent whose .data was replaced
         else:
-            out.requires_grad, out._parents, out._backward = False, (), None
+            out.requires_grad, out._parents, out._seen, out._backward = False, (), (), None
         return out
 
     # ----- array-like properties -----
@@ -123,6 +128,13 @@ class Tensor:
     @property
     def size(self) -> int:
         return self.data.size
+
+    def __bool__(self) -> bool:
+        """The truth of a one-element tensor; ambiguous (ValueError) otherwise, as for an ndarray."""
+        if self.data.size != 1:
+            raise ValueError(f"The truth value of a Tensor with {self.data.size} elements (shape {self.shape}) is "
+                             "ambiguous. Compare elementwise and use .any() or .all(), e.g. (t > 0).all()")
+        return bool(self.data)
 
     def __len__(self) -> int:
         if self.data.ndim == 0:
@@ -171,7 +183,11 @@ class Tensor:
                 )
             grad = np.ones_like(self.data)
         else:
-            grad = np.array(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
+            grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad)
+            if grad.dtype.kind not in "biuf":
+                raise TypeError(f"backward: grad must be real numbers. Received dtype={grad.dtype}"
+                                + (" (complex gradients are not supported)" if grad.dtype.kind == "c" else ""))
+            grad = np.array(grad, dtype=self.dtype)
             if grad.shape != self.shape:
                 raise ValueError(f"backward: grad must have the tensor's shape {self.shape}. Received shape {grad.shape}")
         graph.backward(self, grad)
@@ -186,10 +202,19 @@ class Tensor:
     def __truediv__(self, other): return _ops.div(self, other)
     def __rtruediv__(self, other): return _ops.div(other, self)
     def __pow__(self, exponent): return _ops.power(self, exponent)
+    def __rpow__(self, base): return _ops.rpow(base, self)
     def __neg__(self): return _ops.neg(self)
     def __matmul__(self, other): return _ops.matmul(self, other)
     def __rmatmul__(self, other): return _ops.matmul(other, self)
     def __getitem__(self, index): return _ops.getitem(self, index)
+
+    # Comparisons are elementwise, as in NumPy, and return a bool ndarray: not differentiable, usable as a mask.
+    def __eq__(self, other): return _compare(self, other, np.equal, "==")
+    def __ne__(self, other): return _compare(self, other, np.not_equal, "!=")
+    def __lt__(self, other): return _compare(self, other, np.less, "<")
+    def __le__(self, other): return _compare(self, other, np.less_equal, "<=")
+    def __gt__(self, other): return _compare(self, other, np.greater, ">")
+    def __ge__(self, other): return _compare(self, other, np.greater_equal, ">=")
 
     def sum(self, axis=None, keepdims=False): return _ops.sum(self, axis, keepdims)
     def mean(self, axis=None, keepdims=False): return _ops.mean(self, axis, keepdims)
@@ -215,6 +240,20 @@ class Tensor:
     @property
     def T(self) -> "Tensor":
         return _ops.transpose(self, None)
+
+
+def _compare(t: Tensor, other, ufunc, symbol: str):
+    """``t <symbol> other`` elementwise as a bool ndarray; NotImplemented for what is not real numbers."""
+    values = other.data if isinstance(other, Tensor) else other
+    if not (is_scalar(values) or isinstance(values, (np.ndarray, list, tuple))):
+        return NotImplemented  # Python then falls back: == is identity (False), < raises TypeError
+    values = np.asarray(values)
+    if values.dtype.kind not in "biuf":
+        return NotImplemented
+    try:
+        return ufunc(t.data, values)
+    except ValueError as exc:
+        raise ValueError(f"Tensor {symbol}: cannot broadcast shapes {t.shape} and {values.shape}") from exc
 
 
 def is_scalar(value) -> bool:
