@@ -1,8 +1,14 @@
-"""A cache of decoded CIFAR-10 arrays in one uncompressed .npz, keyed on the source files' identity."""
+"""A cache of decoded CIFAR-10 arrays in one uncompressed .npz, bound to the source by a content digest.
+
+A cache is used only if its stored key (format version + SHA-256 of the source files) matches the
+source, and its arrays pass the same checks as decoded batches (shapes, dtypes, labels 0..9, ten
+class names, batch sizes). Anything else is a miss: the source is decoded again.
+"""
 
 from __future__ import annotations
 
 import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -10,17 +16,15 @@ import numpy as np
 from .._files import atomic_write, is_writable
 
 # Bump when the cached layout changes, so old caches are rebuilt rather than misread.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: keyed on a SHA-256 of the source's content (1: path, size and mtime)
 _ARRAYS = ("x_train", "y_train", "x_test", "y_test", "label_names", "batch_sizes")
+_MAX_MEMBER_BYTES = 512 * 2**20  # x_train is 150 MB for the real data
+_MAX_NAME_CHARS = 100
 
 
-def source_key(files: list[Path]) -> str:
-    """Identity of the source: each file's absolute path, size and modification time (ns)."""
-    parts = [f"v{FORMAT_VERSION}"]
-    for path in files:
-        stat = path.stat()
-        parts.append(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}")
-    return "\n".join(parts)
+def source_key(digest: str) -> str:
+    """The key stored with the cache: the format version and the source's content digest."""
+    return f"v{FORMAT_VERSION}\nsha256:{digest}"
 
 
 def status(candidates: list[Path], key: str) -> tuple[str, Path | None]:
@@ -37,10 +41,23 @@ def status(candidates: list[Path], key: str) -> tuple[str, Path | None]:
 
 def _read_key(path: Path) -> str | None:
     try:
+        if not _members_look_right(path):
+            return None
         with np.load(path, allow_pickle=False) as npz:
-            return str(npz["key"])
+            key = npz["key"]
+        return str(key) if key.dtype.kind == "U" and key.ndim == 0 else None
     except Exception:  # noqa: BLE001 - unreadable means corrupt, nothing more
         return None
+
+
+def _members_look_right(path: Path) -> bool:
+    """Exactly our arrays, stored uncompressed and of bounded size: no zip bomb is ever inflated."""
+    with zipfile.ZipFile(path) as archive:
+        infos = archive.infolist()
+    names = sorted(info.filename for info in infos)
+    return (names == sorted(f"{name}.npy" for name in (*_ARRAYS, "key"))
+            and all(info.compress_type == zipfile.ZIP_STORED and info.file_size <= _MAX_MEMBER_BYTES
+                    for info in infos))
 
 
 def read(candidates: list[Path], key: str) -> dict | None:
@@ -59,15 +76,33 @@ def _read_arrays(path: Path) -> dict | None:
             arrays = {name: npz[name] for name in _ARRAYS}
     except Exception:  # noqa: BLE001 - any damage (bad zip, short file, missing array) is just a miss
         return None
+    if not is_valid(arrays):
+        return None
     arrays["label_names"] = tuple(str(name) for name in arrays["label_names"])
-    return arrays if _looks_valid(arrays) else None
+    return arrays
 
 
-def _looks_valid(arrays: dict) -> bool:
+def is_valid(arrays: dict) -> bool:
+    """The checks the batches pass, applied to cached arrays: a forged cache yields nothing out of range."""
     x_train, y_train, x_test, y_test = (arrays[k] for k in ("x_train", "y_train", "x_test", "y_test"))
-    images_ok = all(x.dtype == np.uint8 and x.shape[1:] == (32, 32, 3) for x in (x_train, x_test))
-    labels_ok = all(y.dtype == np.int64 and y.ndim == 1 for y in (y_train, y_test))
-    return images_ok and labels_ok and len(x_train) == len(y_train) and len(x_test) == len(y_test)
+    images_ok = all(x.dtype == np.uint8 and x.ndim == 4 and x.shape[1:] == (32, 32, 3) for x in (x_train, x_test))
+    labels_ok = all(y.dtype == np.int64 and y.ndim == 1 and (y.size == 0 or (y.min() >= 0 and y.max() <= 9))
+                    for y in (y_train, y_test))
+    if not (images_ok and labels_ok and len(x_train) == len(y_train) and len(x_test) == len(y_test)):
+        return False
+    return _names_ok(arrays["label_names"]) and _sizes_ok(arrays["batch_sizes"], len(x_train), len(x_test))
+
+
+def _names_ok(names) -> bool:
+    names = np.asarray(names)
+    return (names.shape == (10,) and names.dtype.kind == "U"
+            and all(1 <= len(str(name)) <= _MAX_NAME_CHARS for name in names))
+
+
+def _sizes_ok(sizes: np.ndarray, n_train: int, n_test: int) -> bool:
+    """Five training batches and the test batch, each non-empty, adding up to the arrays' lengths."""
+    return (sizes.dtype == np.int64 and sizes.shape == (6,) and bool((sizes >= 1).all())
+            and int(sizes[:5].sum()) == n_train and int(sizes[5]) == n_test)
 
 
 def write(candidates: list[Path], arrays: dict, key: str) -> Path | None:

@@ -9,8 +9,9 @@ import urllib.request
 from pathlib import Path
 
 from . import _cache
+from .. import _checks
 from .._files import is_writable
-from ._cifar10_source import FOLDER_NAME, CorruptDatasetError, read_source, source_files
+from ._cifar10_source import FOLDER_NAME, CorruptDatasetError, read_source, source_digest, source_files
 from ._download import ChecksumError, DownloadError, download
 from ._safe_pickle import UnsafePickleError
 
@@ -55,10 +56,14 @@ def _candidates(folder: Path) -> list[Path]:
 
 
 def find_source(folder) -> Path | None:
-    """The first CIFAR-10 source in `folder` (see _candidates for the order), or None."""
+    """The first CIFAR-10 source in `folder` (see _candidates for the order), or None.
+
+    An archive name that exists but is no regular file (a FIFO, a device) is returned too, so that
+    reading it fails at once with a message saying what it is, instead of "not found".
+    """
     for path in _candidates(Path(folder)):
         is_archive = path.name in ARCHIVE_NAMES
-        if (is_archive and path.is_file()) or (not is_archive and path.is_dir()):
+        if (is_archive and path.exists() and not path.is_dir()) or (not is_archive and path.is_dir()):
             return path
     return None
 
@@ -71,10 +76,21 @@ def _cache_candidates(folder: Path) -> list[Path]:
 
 def _check_args(caller: str, data_dir, **flags) -> None:
     if data_dir is not None and not isinstance(data_dir, (str, os.PathLike)):
-        raise TypeError(f"{caller}: data_dir must be a path or None. Received: data_dir={data_dir!r}")
+        raise TypeError(f"{caller}: data_dir must be a path or None. Received: data_dir={_checks.echo(data_dir)}")
+    if data_dir is not None and not _usable_path(data_dir):
+        raise ValueError(f"{caller}: data_dir must be a non-empty path without NUL characters. "
+                         f"Received: data_dir={_checks.echo(data_dir)}")
     for name, value in flags.items():
         if not isinstance(value, bool):
-            raise TypeError(f"{caller}: {name} must be True or False. Received: {name}={value!r}")
+            raise TypeError(f"{caller}: {name} must be True or False. Received: {name}={_checks.echo(value)}")
+
+
+def _usable_path(data_dir) -> bool:
+    try:
+        text = os.fspath(data_dir)
+    except TypeError:  # a PathLike whose __fspath__ returns something else
+        return False
+    return isinstance(text, str) and text != "" and "\0" not in text and len(text) <= 4096
 
 
 def _not_found(folder: Path, origin: str) -> FileNotFoundError:
@@ -110,11 +126,12 @@ def _load_arrays(data_dir, download_missing: bool, progress: bool) -> tuple[dict
     """The decoded arrays, from the cache when it matches the source, else decoded and cached."""
     folder, origin = data_location(data_dir)
     source = _source_or_download(folder, origin, download_missing, progress)
-    key = _cache.source_key(source_files(source))
+    key = _cache.source_key(source_digest(source))
     arrays = _cache.read(_cache_candidates(folder), key)
     if arrays is None:
         arrays = read_source(source)
-        _cache.write(_cache_candidates(folder), arrays, key)
+        if _cache.source_key(source_digest(source)) == key:  # unchanged while decoding: the cache is true to it
+            _cache.write(_cache_candidates(folder), arrays, key)
     return arrays, source
 
 
@@ -177,7 +194,7 @@ def info(data_dir=None) -> dict:
     if source is None:
         return report
     report.update(found=str(source), format="folder" if source.is_dir() else source.name.split(".", 1)[1],
-                  size_bytes=sum(path.stat().st_size for path in source_files(source)))
+                  size_bytes=sum(path.stat().st_size for path in source_files(source) if path.exists()))
     try:
         arrays, _ = _load_arrays(data_dir, False, False)
         report.update(parses=True, train_batches=len(arrays["batch_sizes"]) - 1,
@@ -185,6 +202,9 @@ def info(data_dir=None) -> dict:
                       label_names=list(arrays["label_names"]))
     except (CorruptDatasetError, UnsafePickleError, OSError) as exc:
         report.update(parses=False, error=str(exc))
-    status, path = _cache.status(_cache_candidates(folder), _cache.source_key(source_files(source)))
+    try:
+        status, path = _cache.status(_cache_candidates(folder), _cache.source_key(source_digest(source)))
+    except (CorruptDatasetError, OSError):  # the source cannot be read: already reported in "error"
+        status, path = "missing", None
     report["cache"] = {"status": status, "path": None if path is None else str(path)}
     return report
