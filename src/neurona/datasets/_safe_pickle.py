@@ -138,6 +138,46 @@ class _RestrictedUnpickler(pickle._Unpickler):  # noqa: SLF001 - the Python unpi
 
     dispatch[pickle.BUILD[0]] = load_build
 
+    # Keys and set members are hashed, and hashing a tuple nested 100 000 deep overflows the C stack
+    # (a segfault, not a RecursionError): only flat keys are admitted, as a batch's dicts have.
+    def load_setitem(self):
+        _check_keys(self.stack[-2:-1])
+        super().load_setitem()
+
+    def load_setitems(self):
+        _check_keys(self._items_after_mark()[::2])
+        super().load_setitems()
+
+    def load_dict(self):
+        _check_keys(self._items_after_mark()[::2])
+        super().load_dict()
+
+    def load_additems(self):
+        _check_keys(self._items_after_mark())
+        super().load_additems()
+
+    def load_frozenset(self):
+        _check_keys(self._items_after_mark())
+        super().load_frozenset()
+
+    def _items_after_mark(self) -> list:
+        """The items a MARK-terminated opcode is about to take: after MARK, pickle starts a fresh ``self.stack``."""
+        return self.stack
+
+    for _opcode, _method in ((pickle.SETITEM, load_setitem), (pickle.SETITEMS, load_setitems), (pickle.DICT, load_dict),
+                             (pickle.ADDITEMS, load_additems), (pickle.FROZENSET, load_frozenset)):
+        dispatch[_opcode[0]] = _method
+
+
+def _check_keys(keys) -> None:
+    for key in keys:
+        if type(key) not in _FLAT_KEYS:
+            raise _Refused(f"dict keys and set members must be plain str, bytes or numbers. Received: a "
+                           f"{type(key).__name__}")
+
+
+_FLAT_KEYS = (str, bytes, int, float, bool, type(None))
+
 
 def _refusal(source: str, what: str) -> str:
     return (
