@@ -10,6 +10,7 @@ import pytest
 from neurona import cli
 from neurona.datasets import synthetic
 from neurona.experiments import parity
+from neurona.experiments._common import prepare_output
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 # settings: width sweep (2,1), (2,3); inputs sweep (2,3) again, (3,3); narrow sweep (4,1) -> 4 distinct
@@ -120,8 +121,7 @@ def test_parity_same_seed_same_results(parity_tiny_run, tmp_path):
 
 def test_parity_resume_reuses_the_saved_runs(parity_tiny_run, tmp_path, monkeypatch):
     out, _ = parity_tiny_run
-    folder = tmp_path / "resume"
-    folder.mkdir()
+    folder = prepare_output(tmp_path / "resume")  # a folder neurona prepared: --resume refuses any other
     (folder / "histories.npz").write_bytes((out / "histories.npz").read_bytes())
 
     def no_training(*args, **kwargs):

@@ -141,12 +141,14 @@ def test_xor_refuses_a_non_empty_folder_without_overwrite(tmp_path):
     assert not (tmp_path / "summary.json").exists() and (tmp_path / "notes.txt").read_text() == "keep me"
 
 
-def test_xor_overwrite_replaces_an_earlier_run(tmp_path):
+def test_xor_overwrite_replaces_what_neurona_wrote_and_keeps_the_user_s_files(tmp_path):
     config = xor.Config(epochs=5, seeds=1)
     xor.run(config, tmp_path, verbose=0)
-    (tmp_path / "stale.png").write_bytes(b"from an earlier run")
+    (tmp_path / "summary.json").write_text("from an earlier run")
+    (tmp_path / "my-notes.txt").write_text("mine")
     xor.run(config, tmp_path, verbose=0, overwrite=True)
-    assert (tmp_path / "summary.json").exists() and not (tmp_path / "stale.png").exists()
+    assert (tmp_path / "summary.json").read_text() != "from an earlier run"  # rewritten by this run
+    assert (tmp_path / "my-notes.txt").read_text() == "mine"  # never written by neurona, so kept
 
 
 def test_xor_cli_run_with_overrides(tmp_path, capsys):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ._cifar_output import clock, finish
+from ._common import records_outputs
 from ._cifar_practical import PRACTICAL
 from ._cifar_runs import quick_config, settings, start
 
@@ -99,6 +100,7 @@ def _ex8_notes(config: Ex8Config) -> list:
     return notes
 
 
+@records_outputs
 def run_ex8(config: Ex8Config, out_dir, verbose: int = 1, overwrite: bool = False, resume: bool = False) -> dict:
     """Train Ex. 8 with each loss (and its -alt runs and baselines); return the summary."""
     started = clock()
@@ -143,6 +145,7 @@ class LinearConfig:
         return quick_config(cls)
 
 
+@records_outputs
 def run_linear(config: LinearConfig, out_dir, verbose: int = 1, overwrite: bool = False, resume: bool = False) -> dict:
     """Train the linear classifiers; return the summary."""
     started = clock()

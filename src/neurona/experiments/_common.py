@@ -7,13 +7,13 @@ import dataclasses
 import io
 import json
 import platform
-import shutil
 import time
 from pathlib import Path
 
 import numpy as np
 
 from .._files import atomic_write
+from ._output_folder import MARKER, FolderRefused, prepare_output, records_outputs  # noqa: F401 - re-exported
 
 
 class RunInterrupted(Exception):
@@ -27,33 +27,6 @@ class RunInterrupted(Exception):
 def stop_requested(history, stop) -> str | None:
     """The signal that interrupted a run of several fits: inside the last fit, or between two."""
     return getattr(history, "interrupted", None) or (stop.name if stop is not None else None)
-
-
-MARKER = ".neurona-output"  # marks folders neurona created, so --overwrite never empties anyone else's
-
-
-def prepare_output(out_dir, overwrite: bool = False, resume: bool = False) -> Path:
-    """Create ``out_dir`` for a run's results.
-
-    A non-empty folder is refused unless ``resume`` (keep its contents, to continue) or
-    ``overwrite`` (empty it first — only if neurona created it, so a wrong ``-o`` cannot wipe
-    a folder of the user's).
-    """
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"output folder {str(out)!r} exists and is not a folder")
-    if out.exists() and any(out.iterdir()) and not resume:
-        if not overwrite:
-            raise FileExistsError(f"output folder {str(out)!r} is not empty; pass --overwrite to replace its "
-                                  "results (or --resume to continue an interrupted run), or choose another folder with -o")
-        if not (out / MARKER).exists():
-            raise FileExistsError(f"output folder {str(out)!r} was not created by neurona, so --overwrite will not "
-                                  "empty it; choose another folder with -o")
-        for entry in out.iterdir():
-            shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
-    out.mkdir(parents=True, exist_ok=True)
-    (out / MARKER).touch()
-    return out
 
 
 def write_text(path, text: str) -> None:

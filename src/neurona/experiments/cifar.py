@@ -16,6 +16,7 @@ from types import SimpleNamespace
 
 from ._cifar_ex8 import Ex8Config, LinearConfig, run_ex8, run_linear
 from ._cifar_output import clock, finish
+from ._common import records_outputs
 from ._cifar_practical import EXERCISES, PRACTICAL
 from ._cifar_runs import quick_config, settings, start
 
@@ -59,6 +60,7 @@ class Ex3Config:
         return quick_config(cls, listing_epochs=3)
 
 
+@records_outputs
 def run_ex3(config: Ex3Config, out_dir, verbose: int = 1, overwrite: bool = False, resume: bool = False) -> dict:
     """Train the Ex. 3 network once per loss with the plain-NumPy reference; return the summary."""
     started = clock()
@@ -112,6 +114,7 @@ class Ex4Config:
         return quick_config(cls)
 
 
+@records_outputs
 def run_ex4(config: Ex4Config, out_dir, verbose: int = 1, overwrite: bool = False, resume: bool = False) -> dict:
     """Train Ex. 4 with BGD (and, to compare, SGD at lr and at lr × batch size); return the summary."""
     started = clock()
@@ -181,6 +184,7 @@ def _ex5_variants(config: Ex5Config) -> list:
     return variants
 
 
+@records_outputs
 def run_ex5(config: Ex5Config, out_dir, verbose: int = 1, overwrite: bool = False, resume: bool = False) -> dict:
     """Train ReLU + sigmoid/linear outputs with MSE and CCE: the practical's settings, then the alternatives."""
     started = clock()

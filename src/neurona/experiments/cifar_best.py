@@ -12,6 +12,7 @@ from .. import callbacks, layers, losses, models, optimizers, schedules
 from ..datasets import cifar10
 from ..datasets.preprocessing import Standardizer, flatten
 from . import _common
+from ._common import records_outputs
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,6 +73,7 @@ def load_data(config: Config) -> tuple:
            (scaler.transform(x_test, copy=False), y_test[:config.n_test])
 
 
+@records_outputs
 def run(config: Config, out_dir, verbose: int = 1, overwrite: bool = False, resume: bool = False) -> dict:
     """Train, evaluate on the test set, and write the curves, history.csv, summary.json and model.npz."""
     started = time.perf_counter()

@@ -25,7 +25,8 @@ from .. import layers, models
 from .._files import atomic_write
 from .._signals import StopOnSignal
 from ..datasets import synthetic
-from ._common import prepare_output, run_summary, stop_requested, write_history_csv, write_json, write_text
+from ._common import (prepare_output, records_outputs, run_summary, stop_requested, write_history_csv, write_json,
+                      write_text)
 from .xor import epochs_to_perfect, progress_bar, summarize_seeds, train
 
 _TUPLES = ("width_n", "hidden_values", "n_values", "narrow_hidden")
@@ -273,6 +274,7 @@ def _headline(config: Config, rows: list) -> list:
     return lines
 
 
+@records_outputs
 def run(config: Config | None = None, out_dir="runs/parity", verbose: int = 1, overwrite: bool = False,
         resume: bool = False) -> dict:
     """Run the three sweeps; write a figure per sweep, table.csv, runs.csv, history.csv,

@@ -21,7 +21,8 @@ import time
 from .. import layers, losses, models, optimizers
 from .._signals import StopOnSignal
 from ..datasets import synthetic
-from ._common import prepare_output, run_summary, stop_requested, write_history_csv, write_json, write_text
+from ._common import (prepare_output, records_outputs, run_summary, stop_requested, write_history_csv, write_json,
+                      write_text)
 
 # name → description; "B" joins the network's input to the hidden layer's output before the output layer.
 ARCHITECTURES = {"A": "2-2-1 tanh", "B": "2-2-1 tanh, input concatenated before the output layer"}
@@ -165,7 +166,8 @@ def _results(config: Config, rows: list) -> dict:
         mine = [r for r in rows if r["architecture"] == name]
         stats = summarize_seeds([r["epochs_to_100"] for r in mine])
         stats["fraction_final_100"] = sum(r["final_accuracy"] == 1.0 for r in mine) / len(mine)
-        stats["median_final_loss"] = statistics.median(r["final_loss"] for r in mine)
+        losses = [r["final_loss"] for r in mine if r["final_loss"] is not None]  # None: diverged in epoch 1
+        stats["median_final_loss"] = statistics.median(losses) if losses else None
         stats["parameters"] = _count_parameters(name, config.hidden)
         results["architectures"][name] = {"description": description, **stats}
     return results
@@ -207,6 +209,7 @@ def solved_curve(histories: list, epochs: int) -> list:
     return [sum(f is not None and f <= e for f in firsts) / len(firsts) for e in range(1, epochs + 1)]
 
 
+@records_outputs
 def run(config: Config | None = None, out_dir="runs/xor", verbose: int = 1, overwrite: bool = False,
         resume: bool = False) -> dict:
     """Train both architectures from every seed; write figures, CSVs and summary.json into ``out_dir``.
