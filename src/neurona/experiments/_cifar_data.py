@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -40,11 +41,21 @@ def fix_hint() -> str:
             f"{cifar10.ENV_VAR}=/path/to/folder holding cifar-10-python.tar.gz or cifar-10-batches-py/")
 
 
+def _where_looked() -> str:
+    where = cifar10.info()  # never downloads; returns at once when nothing is there
+    names = ", ".join(Path(path).name for path in where["searched"])
+    return f"not found in {where['location']} (the {where['location_from']}; looked for {names})"
+
+
 def _load(download: bool):
     try:
         return cifar10.load(download=download, progress=True)
-    except (FileNotFoundError, cifar10.DownloadError) as exc:
-        raise DataUnavailable(f"CIFAR-10 is not available ({exc}). To fix it, {fix_hint()}.") from exc
+    except cifar10.DownloadError as exc:
+        raise DataUnavailable(f"CIFAR-10 was {_where_looked()}, and downloading it failed: {exc} "
+                              f"To fix it, {fix_hint()}.") from exc
+    except FileNotFoundError as exc:
+        why = "downloading is turned off" if not download else str(exc)
+        raise DataUnavailable(f"CIFAR-10 was {_where_looked()}, and {why}. To fix it, {fix_hint()}.") from exc
 
 
 def _readonly(*arrays):
