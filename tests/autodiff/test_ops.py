@@ -10,7 +10,9 @@ import pytest
 
 import neurona
 from neurona import Tensor, gradcheck
-from neurona.autodiff import ops
+from neurona.autodiff import avg_pool2d, conv2d, max_pool2d, ops
+
+from .test_conv import naive_conv2d, naive_pool
 
 
 # ----- input samplers (float64; the dtype test casts them) -----
@@ -115,6 +117,10 @@ def _elementwise_cases():
         case("pow0.5", lambda x: x ** 0.5, np.sqrt, (3, 4), domain=_positive),
         case("pow-1.5", lambda x: x ** -1.5, lambda x: 1 / (x * np.sqrt(x)), (3, 4), domain=_positive),
         case("pow[np.float64]", lambda x: x ** np.float64(2), lambda x: x * x, (4,)),
+        case("pow0", lambda x: x ** 0, lambda x: np.ones_like(x), (3, 4)),
+        case("rpow[2.5]", lambda x: 2.5 ** x, lambda x: np.exp(x * np.log(2.5)), (3, 4)),
+        case("rpow[np.float64(0.5)]", lambda x: np.float64(0.5) ** x, lambda x: np.exp(-x * np.log(2.0)), (2, 3, 4)),
+        case("rpow[int 3,scalar]", lambda x: 3 ** x, lambda x: np.exp(x * np.log(3.0)), ()),
         case("exp", Tensor.exp, lambda x: np.e ** x, (3, 4)),
         case("exp[scalar]", Tensor.exp, lambda x: np.e ** x, ()),
         case("log", Tensor.log, np.log, (3, 4), domain=_positive),
@@ -151,6 +157,31 @@ def _matmul_cases():
         case("matmul[2x4,4x3]", operator.matmul, lambda a, b: (a[:, :, None] * b[None]).sum(axis=1), (2, 4), (4, 3)),
         case("matmul[ndarray,tensor]", lambda b: C34 @ b, lambda b: (C34[:, :, None] * b[None]).sum(axis=1), (4, 2)),
         case("matmul[tensor,ndarray]", lambda a: a @ C34, lambda a: (a[:, :, None] * C34[None]).sum(axis=1), (2, 3)),
+        # batched, broadcasting the leading axes like NumPy's @
+        case("matmul[2x3x4,2x4x5]", operator.matmul, lambda a, b: np.einsum("bik,bkj->bij", a, b), (2, 3, 4), (2, 4, 5)),
+        case("matmul[2x3x4,4x5]", operator.matmul, lambda a, b: np.einsum("bik,kj->bij", a, b), (2, 3, 4), (4, 5)),
+        case("matmul[3x4,2x4x5]", operator.matmul, lambda a, b: np.einsum("ik,bkj->bij", a, b), (3, 4), (2, 4, 5)),
+        case("matmul[2x1x3x4,3x4x2]", operator.matmul, lambda a, b: np.einsum("bik,ckj->bcij", a[:, 0], b),
+             (2, 1, 3, 4), (3, 4, 2)),
+        case("matmul[4,2x4x3]", operator.matmul, lambda a, b: np.einsum("k,bkj->bj", a, b), (4,), (2, 4, 3)),
+        case("matmul[2x3x4,4]", operator.matmul, lambda a, b: np.einsum("bik,k->bi", a, b), (2, 3, 4), (4,)),
+    ]
+
+
+def _conv_cases():
+    """NHWC images (N, H, W, C) and HWIO kernels; references are the naive loops of test_conv.py."""
+    return [
+        case("conv2d[valid]", conv2d, naive_conv2d, (2, 4, 5, 2), (2, 3, 2, 3)),
+        case("conv2d[stride 2,same]", lambda x, k: conv2d(x, k, stride=2, padding="same"),
+             lambda x, k: naive_conv2d(x, k, (2, 2), ((1, 1), (1, 1))), (1, 5, 5, 2), (3, 3, 2, 2)),  # 3 outputs: 2 pads
+        case("conv2d[dilation 2,pad 1]", lambda x, k: conv2d(x, k, padding=1, dilation=2),
+             lambda x, k: naive_conv2d(x, k, pads=((1, 1), (1, 1)), dilation=(2, 2)), (1, 4, 4, 1), (2, 2, 1, 2)),
+        case("max_pool2d[2]", lambda x: max_pool2d(x, 2), lambda x: naive_pool(x, np.max, (2, 2), (2, 2)), (2, 4, 6, 2)),
+        case("max_pool2d[3,stride 1,pad 1]", lambda x: max_pool2d(x, 3, stride=1, padding=1),
+             lambda x: naive_pool(x, np.max, (3, 3), (1, 1), ((1, 1), (1, 1))), (1, 4, 3, 2)),
+        case("avg_pool2d[2]", lambda x: avg_pool2d(x, 2), lambda x: naive_pool(x, np.mean, (2, 2), (2, 2)), (2, 4, 6, 2)),
+        case("avg_pool2d[same]", lambda x: avg_pool2d(x, 2, padding="same"),
+             lambda x: naive_pool(x, np.mean, (2, 2), (2, 2), ((0, 1), (0, 1))), (1, 5, 5, 2)),  # 3 outputs: 1 pad after
     ]
 
 
@@ -227,7 +258,7 @@ def _loss_and_composite_cases():
     ]
 
 
-CASES = (_binary_cases() + _mixed_cases() + _elementwise_cases() + _matmul_cases() + _reduction_cases()
+CASES = (_binary_cases() + _mixed_cases() + _elementwise_cases() + _matmul_cases() + _conv_cases() + _reduction_cases()
          + _shape_cases() + _index_cases() + _loss_and_composite_cases())
 
 

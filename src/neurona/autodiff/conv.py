@@ -1,0 +1,178 @@
+"""2-D convolution and pooling over NHWC images: primitives whose heavy work is one matmul over a window view.
+
+Layout: images are (batch, height, width, channels) — CIFAR-10's natural (N, 32, 32, 3) and Keras's
+default, so data needs no transpose — and kernels are (kernel_h, kernel_w, in_channels, out_channels),
+so the convolution reads like Dense's ``x @ W``: every window, flattened, times the flattened kernel.
+
+The windows are a strided view (no copy, no loop over images or pixels). A backward folds window
+gradients back onto the image with one slice-add per kernel offset (kernel_h × kernel_w of them).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from . import arguments as args
+from . import graph
+from .tensor import Tensor
+
+
+# ----- geometry: padding, output size, windows, and their inverse -----
+def _padding(padding, size: int, window: int, stride: int) -> tuple:
+    """(before, after) padding of one spatial axis. 'same' is Keras's: ceil(size / stride) outputs."""
+    if padding == "valid":
+        return 0, 0
+    if padding == "same":
+        total = max((-(-size // stride) - 1) * stride + window - size, 0)
+        return total // 2, total - total // 2
+    return padding, padding
+
+
+def _geometry(op: str, x: Tensor, window: tuple, stride, padding, dilation) -> tuple:
+    """Check x and the window arguments; return stride, dilation, ((top, bottom), (left, right)) and (out_h, out_w)."""
+    if x.ndim != 4:
+        raise ValueError(f"{op}: x must be 4-D (batch, height, width, channels). Received shape {x.shape}")
+    stride, dilation = args.pair(op, "stride", stride), args.pair(op, "dilation", dilation)
+    if isinstance(padding, str) and padding not in ("valid", "same"):
+        raise ValueError(f"{op}: padding must be 'valid', 'same', or a non-negative int or pair. Received: padding={padding!r}")
+    per_axis = (padding, padding) if isinstance(padding, str) else args.pair(op, "padding", padding, smallest=0)
+    pads, out = [], []
+    for axis in range(2):
+        span = dilation[axis] * (window[axis] - 1) + 1  # the window's extent, holes included
+        pad = _padding(per_axis[axis], x.shape[1 + axis], span, stride[axis])
+        padded = x.shape[1 + axis] + pad[0] + pad[1]
+        if padded < span:
+            raise ValueError(f"{op}: the window ({window[0]}x{window[1]}, dilation {dilation}) spans {span} pixels, more than "
+                             f"the padded input's {padded}. Received x of shape {x.shape}, padding={padding!r}")
+        pads.append(pad)
+        out.append((padded - span) // stride[axis] + 1)
+    return stride, dilation, tuple(pads), tuple(out)
+
+
+def _pad(x: np.ndarray, pads: tuple, value: float = 0.0) -> np.ndarray:
+    if pads == ((0, 0), (0, 0)):
+        return x
+    return np.pad(x, ((0, 0), pads[0], pads[1], (0, 0)), constant_values=value)
+
+
+def _windows(x: np.ndarray, window: tuple, stride: tuple, dilation: tuple, out: tuple) -> np.ndarray:
+    """A read-only view (N, out_h, out_w, kernel_h, kernel_w, C) of every window of the padded image x."""
+    n, _, _, c = x.shape
+    s_n, s_h, s_w, s_c = x.strides
+    return as_strided(x, shape=(n, out[0], out[1], window[0], window[1], c), writeable=False,
+                      strides=(s_n, s_h * stride[0], s_w * stride[1], s_h * dilation[0], s_w * dilation[1], s_c))
+
+
+def _fold(windows: np.ndarray, padded_shape: tuple, stride: tuple, dilation: tuple, pads: tuple) -> np.ndarray:
+    """The inverse of _windows for gradients: add each window's values back where they came from, then unpad."""
+    image = np.zeros(padded_shape, dtype=windows.dtype)
+    _, out_h, out_w, kernel_h, kernel_w, _ = windows.shape
+    for i in range(kernel_h):  # one slice-add per kernel offset, over all images and windows at once
+        for j in range(kernel_w):
+            top, left = i * dilation[0], j * dilation[1]
+            image[:, top:top + stride[0] * (out_h - 1) + 1:stride[0],
+                  left:left + stride[1] * (out_w - 1) + 1:stride[1]] += windows[:, :, :, i, j]
+    (top, bottom), (left, right) = pads
+    return image[:, top:padded_shape[1] - bottom, left:padded_shape[2] - right]
+
+
+# ----- the primitives -----
+def conv2d(x, kernel, stride=1, padding="valid", dilation=1) -> Tensor:
+    """2-D cross-correlation (what deep learning calls convolution) of NHWC images with an HWIO kernel.
+
+    Args:
+        x: images, shape (N, H, W, C_in).
+        kernel: shape (kernel_h, kernel_w, C_in, C_out). Add a bias with ``+ b`` (shape (C_out,) broadcasts).
+        stride: step between windows, an int or (step_h, step_w).
+        padding: 'valid' (none), 'same' (Keras's: ceil(H / stride) outputs, zeros split evenly, the extra
+            one after), or zeros on each side as an int or (pad_h, pad_w).
+        dilation: spacing between kernel taps, an int or pair.
+
+    Returns:
+        A Tensor of shape (N, out_h, out_w, C_out), out = (H + pads − dilation·(k − 1) − 1) // stride + 1.
+
+    Example:
+        >>> conv2d(Tensor(np.ones((1, 5, 5, 3))), Tensor(np.ones((3, 3, 3, 8))), padding="same").shape
+        (1, 5, 5, 8)
+    """
+    x, kernel = args.lift(x, op="conv2d"), args.lift(kernel, op="conv2d")
+    if kernel.ndim != 4 or x.ndim == 4 and kernel.shape[2] != x.shape[3]:
+        raise ValueError(f"conv2d: kernel must be 4-D (kernel_h, kernel_w, in_channels, out_channels) with in_channels "
+                         f"= x's channels. Received x of shape {x.shape} and kernel of shape {kernel.shape}")
+    window = kernel.shape[:2]
+    stride, dilation, pads, out = _geometry("conv2d", x, window, stride, padding, dilation)
+    padded, w = _pad(x.data, pads), graph.saved(kernel, x.requires_grad)
+    n, c_out = x.shape[0], kernel.shape[3]
+    patches = _windows(padded, window, stride, dilation, out).reshape(n * out[0] * out[1], -1)  # im2col: one copy
+    if np.may_share_memory(patches, x.data):  # a 1x1 kernel's windows are x itself; backward must see x as it was
+        patches = patches.copy()
+    result = (patches @ w.reshape(-1, c_out)).reshape(n, out[0], out[1], c_out)  # the one large matmul
+
+    def backward(g):
+        g2 = g.reshape(-1, c_out)
+        grad_kernel = (patches.T @ g2).reshape(kernel.shape) if kernel.requires_grad else None
+        grad_x = None
+        if x.requires_grad:
+            grad_windows = (g2 @ w.reshape(-1, c_out).T).reshape(n, out[0], out[1], *kernel.shape[:3])
+            grad_x = _fold(grad_windows, padded.shape, stride, dilation, pads)
+        return grad_x, grad_kernel
+
+    return Tensor._from_op(result, (x, kernel), "conv2d", backward)
+
+
+def _pool_arguments(op: str, x, pool_size, stride, padding) -> tuple:
+    """Check a pooling call; an int padding may be at most half the window, so every window covers the image."""
+    x = args.lift(x, op=op)
+    window = args.pair(op, "pool_size", pool_size)
+    stride, _, pads, out = _geometry(op, x, window, window if stride is None else stride, padding, 1)
+    if not isinstance(padding, str) and any(pad[0] > size // 2 for pad, size in zip(pads, window)):
+        raise ValueError(f"{op}: padding must be at most half the pool size. Received: padding={padding!r}, "
+                         f"pool_size={pool_size!r}")
+    return x, window, stride, pads, out
+
+
+def max_pool2d(x, pool_size=2, stride=None, padding="valid") -> Tensor:
+    """The max of each window, per channel. NHWC; stride defaults to pool_size; 'same' pads with −inf.
+
+    Ties: the whole gradient goes to the first maximum in the window (row by row), as in PyTorch
+    and TensorFlow — unlike ``Tensor.max``, which shares it — so a window passes on exactly what it received.
+
+    Returns:
+        A Tensor of shape (N, out_h, out_w, C).
+    """
+    x, window, stride, pads, out = _pool_arguments("max_pool2d", x, pool_size, stride, padding)
+    padded = _pad(x.data, pads, -np.inf)
+    n, c = x.shape[0], x.shape[3]
+    flat = _windows(padded, window, stride, (1, 1), out).reshape(n, out[0], out[1], -1, c)  # one copy
+    first_max = flat.argmax(axis=3)[:, :, :, None]  # (N, out_h, out_w, 1, C): the winner's position in its window
+    result = np.take_along_axis(flat, first_max, axis=3)[:, :, :, 0]
+
+    def backward(g):
+        grad_windows = np.zeros_like(flat)
+        np.put_along_axis(grad_windows, first_max, g[:, :, :, None], axis=3)
+        return (_fold(grad_windows.reshape(n, *out, *window, c), padded.shape, stride, (1, 1), pads),)
+
+    return Tensor._from_op(result, (x,), "max_pool2d", backward)
+
+
+def avg_pool2d(x, pool_size=2, stride=None, padding="valid") -> Tensor:
+    """The mean of each window, per channel. NHWC; stride defaults to pool_size.
+
+    Padding is not counted: a window that overhangs the image averages the pixels it covers (Keras's 'same').
+
+    Returns:
+        A Tensor of shape (N, out_h, out_w, C).
+    """
+    x, window, stride, pads, out = _pool_arguments("avg_pool2d", x, pool_size, stride, padding)
+    padded = _pad(x.data, pads)
+    covered = _pad(np.ones((1, *x.shape[1:3], 1), dtype=x.dtype), pads)  # 1 on the image, 0 on the padding
+    count = _windows(covered, window, stride, (1, 1), out).sum(axis=(3, 4))  # (1, out_h, out_w, 1)
+    result = _windows(padded, window, stride, (1, 1), out).sum(axis=(3, 4)) / count
+
+    def backward(g):
+        share = (g / count)[:, :, :, None, None, :]  # each covered pixel of a window gets 1/count of its gradient
+        grad_windows = np.broadcast_to(share, (*g.shape[:3], *window, g.shape[3]))
+        return (_fold(grad_windows, padded.shape, stride, (1, 1), pads),)
+
+    return Tensor._from_op(result, (x,), "avg_pool2d", backward)
