@@ -4,6 +4,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from neurona import Tensor, gradcheck
 from neurona.autodiff import avg_pool2d, conv2d, max_pool2d
@@ -140,6 +142,23 @@ def test_float32_stays_float32(op):
     assert out.dtype == np.float32 and x.grad.dtype == np.float32
 
 
+@settings(max_examples=15, deadline=None)
+@given(data=st.data(), size=st.tuples(st.integers(1, 6), st.integers(1, 6)),
+       kernel=st.tuples(st.integers(1, 3), st.integers(1, 3)), stride=st.tuples(st.integers(1, 3), st.integers(1, 3)), dilation=st.tuples(st.integers(1, 2), st.integers(1, 2)),
+       pad=st.tuples(st.integers(0, 2), st.integers(0, 2)))
+def test_conv2d_of_any_geometry_matches_the_naive_loops(data, size, kernel, stride, dilation, pad):
+    spans = [d * (k - 1) + 1 for d, k in zip(dilation, kernel)]
+    if any(n + 2 * p < span for n, p, span in zip(size, pad, spans)):
+        with pytest.raises(ValueError, match="conv2d: the window"):
+            conv2d(np.ones((1, *size, 2)), np.ones((*kernel, 2, 1)), stride, pad, dilation)
+        return
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16), label="seed"))
+    x, k = rng.normal(size=(1, *size, 2)), rng.normal(size=(*kernel, 2, 2))
+    expected = naive_conv2d(x, k, stride, tuple((p, p) for p in pad), dilation)
+    np.testing.assert_allclose(conv2d(Tensor(x), Tensor(k), stride, pad, dilation).data, expected, rtol=1e-12, atol=1e-12)
+    assert gradcheck(lambda a, b: conv2d(a, b, stride, pad, dilation), Tensor(x), Tensor(k))
+
+
 # ----- worked examples -----
 def test_conv2d_worked_example():
     # 3x3 image 1..9, 2x2 kernel [[1, 0], [0, −1]]: each output is top-left − bottom-right = −4
@@ -188,8 +207,10 @@ def test_cifar_shaped_batch():
 # ----- errors name the argument and echo the value -----
 IMAGES, KERNEL = Tensor(np.ones((1, 4, 4, 3))), Tensor(np.ones((2, 2, 3, 5)))
 ERRORS = [
-    ("stride 0", lambda: conv2d(IMAGES, KERNEL, stride=0), r"conv2d: stride must be a positive int or pair. Received: stride=0"),
-    ("stride float", lambda: conv2d(IMAGES, KERNEL, stride=1.5), r"stride must be a positive int or pair. Received: stride=1.5"),
+    ("stride 0", lambda: conv2d(IMAGES, KERNEL, stride=0),
+     r"conv2d: stride must be a positive int or pair. Received: stride=0"),
+    ("stride float", lambda: conv2d(IMAGES, KERNEL, stride=1.5),
+     r"stride must be a positive int or pair. Received: stride=1.5"),
     ("stride bool", lambda: conv2d(IMAGES, KERNEL, stride=True), r"Received: stride=True"),
     ("stride triple", lambda: conv2d(IMAGES, KERNEL, stride=(1, 1, 1)), r"Received: stride=\(1, 1, 1\)"),
     ("dilation", lambda: conv2d(IMAGES, KERNEL, dilation=(1, 0)), r"conv2d: dilation must be a positive int or pair. "
@@ -204,7 +225,8 @@ ERRORS = [
      r"conv2d: kernel must be 4-D .* Received x of shape \(1, 4, 4, 3\) and kernel of shape \(2, 2, 1, 5\)"),
     ("kernel too big", lambda: conv2d(IMAGES, Tensor(np.ones((3, 3, 3, 1))), dilation=2),
      r"conv2d: the window \(3x3, dilation \(2, 2\)\) spans 5 pixels, more than the padded input's 4"),
-    ("pool size", lambda: max_pool2d(IMAGES, 0), r"max_pool2d: pool_size must be a positive int or pair. Received: pool_size=0"),
+    ("pool size", lambda: max_pool2d(IMAGES, 0),
+     r"max_pool2d: pool_size must be a positive int or pair. Received: pool_size=0"),
     ("pool stride", lambda: avg_pool2d(IMAGES, 2, stride=-1), r"avg_pool2d: stride must be a positive int .*stride=-1"),
     ("pool padding too big", lambda: max_pool2d(IMAGES, 2, padding=2),
      r"max_pool2d: padding must be at most half the pool size. Received: padding=2, pool_size=2"),

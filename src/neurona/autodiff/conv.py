@@ -35,7 +35,8 @@ def _geometry(op: str, x: Tensor, window: tuple, stride, padding, dilation) -> t
         raise ValueError(f"{op}: x must be 4-D (batch, height, width, channels). Received shape {x.shape}")
     stride, dilation = args.pair(op, "stride", stride), args.pair(op, "dilation", dilation)
     if isinstance(padding, str) and padding not in ("valid", "same"):
-        raise ValueError(f"{op}: padding must be 'valid', 'same', or a non-negative int or pair. Received: padding={padding!r}")
+        raise ValueError(f"{op}: padding must be 'valid', 'same', or a non-negative int or pair. "
+                         f"Received: padding={padding!r}")
     per_axis = (padding, padding) if isinstance(padding, str) else args.pair(op, "padding", padding, smallest=0)
     pads, out = [], []
     for axis in range(2):
@@ -43,8 +44,8 @@ def _geometry(op: str, x: Tensor, window: tuple, stride, padding, dilation) -> t
         pad = _padding(per_axis[axis], x.shape[1 + axis], span, stride[axis])
         padded = x.shape[1 + axis] + pad[0] + pad[1]
         if padded < span:
-            raise ValueError(f"{op}: the window ({window[0]}x{window[1]}, dilation {dilation}) spans {span} pixels, more than "
-                             f"the padded input's {padded}. Received x of shape {x.shape}, padding={padding!r}")
+            raise ValueError(f"{op}: the window ({window[0]}x{window[1]}, dilation {dilation}) spans {span} pixels, "
+                             f"more than the padded input's {padded}. Received x of shape {x.shape}, padding={padding!r}")
         pads.append(pad)
         out.append((padded - span) // stride[axis] + 1)
     return stride, dilation, tuple(pads), tuple(out)

@@ -1,4 +1,4 @@
-"""The softmax family: softmax, log_softmax and the fused softmax cross-entropy, shifted by the max so exp never overflows."""
+"""The softmax family: softmax, log_softmax and the fused softmax cross-entropy, shifted so exp never overflows."""
 
 from __future__ import annotations
 
