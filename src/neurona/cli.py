@@ -302,8 +302,9 @@ def _report_advice(state_path: Path, again: str) -> list:
     failed = [n for n, e in exercises.items() if e.get("status") == "failed"]
     lines = []
     if skipped:
-        lines.append(f"Skipped {', '.join(skipped)}: {exercises[skipped[0]]['message']}")
-        lines.append(f"Once CIFAR-10 is in place, finish the report with  {again}")
+        why = str(exercises[skipped[0]].get("message", "")).replace(" To fix it, ", "\nTo fix it, ")
+        lines.append(f"Skipped {', '.join(skipped)}: {why}")
+        lines.append(f"Then finish the report with  {again}")
     if failed:
         lines.append(f"Failed: {', '.join(failed)} (the page shows each error). After fixing it, run  {again}")
     return lines

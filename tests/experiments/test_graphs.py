@@ -29,6 +29,8 @@ HAND = {
     "elu": (Z, 1.0),
     # z > 0, so max(0.1 z, z) = z and the slope is 1
     "leaky_relu": (Z, 1.0),
+    # z > 0, so max(z, 0) = z and the slope is 1 (not one of the practical's four; `--activation relu`)
+    "relu": (Z, 1.0),
 }
 
 
@@ -81,9 +83,9 @@ def test_exercise1_leaf_and_op_labels():
 
 
 def test_bad_activation_lists_the_valid_ones():
-    with pytest.raises(ValueError, match="activation must be one of sigmoid, tanh, elu, leaky_relu. "
-                                         "Received: activation='relu'"):
-        exercise1("relu")
+    with pytest.raises(ValueError, match="activation must be one of sigmoid, tanh, elu, leaky_relu, relu. "
+                                         "Received: activation='softplus'"):
+        exercise1("softplus")
     with pytest.raises(ValueError, match="activation must be one of"):
         run("ex1", activation="Sigmoid")
 

@@ -87,7 +87,7 @@ def test_quick_report_is_one_self_contained_page(tmp_path, monkeypatch):
     for label in ("Ex. 3 · MSE", "Ex. 4 · CCE", "Ex. 5 · ReLU+linear · CCE", "Ex. 8 · SVM", "Linear · SVM"):
         assert label in page
     assert "fake xor ran 1 epoch" in page  # quick() config of the (fake) xor experiment
-    assert "parity exploded" in page and 'class="failed"' in page
+    assert "parity exploded" in page and 'class="box failed"' in page
     assert "Exercise 1: f = tanh" in page and "Exercise 2" in page
     for name in CIFAR:
         assert (tmp_path / "report" / name / "summary.json").exists()
@@ -99,6 +99,31 @@ def test_quick_report_is_one_self_contained_page(tmp_path, monkeypatch):
     assert rows[("ex5", "relu-linear-mse-alt", "peak")]["epochs"] == 2
     assert {r["verdict"] for r in rows.values() if "final" in r} == {"not compared (quick)"}  # tiny runs prove nothing
     assert rows[("ex3", "mse-listing", "final")]["epochs"] == 2
+
+
+def test_the_page_shows_commands_as_code_notes_as_notes_and_speaks_of_no_issues(tmp_path, monkeypatch):
+    _fake_experiments(monkeypatch)
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setenv("NEURONA_DATA", str(tmp_path / "empty"))
+    raw = report.reproduce(tmp_path / "r", quick=True, verbose=0, download=False).read_text(encoding="utf-8")
+    text = re.sub(r"<svg.*?</svg>|<style>.*?</style>", "", raw, flags=re.S)
+    assert "`" not in text  # every `command` became <code>command</code>
+    assert "<code>neurona data cifar10</code>" in text and "<code>neurona reproduce</code>" in text
+    assert "<strong>Quick mode.</strong>" in text and "<strong>Skipped.</strong> Quick" not in text
+    assert not re.search(r"\bissues?\b", html.unescape(text), re.I)
+
+
+def test_graphs_scale_to_the_column_and_wide_ones_are_drawn_top_to_bottom(tmp_path):
+    import shutil
+
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz's dot program is not installed")
+    section = _report_graphs.graphs_section(tmp_path / "graphs")
+    assert "figure.graph svg { display: block; max-width: 100%; height: auto; }" in report._report_sections.H.STYLE
+    assert "overflow-x" not in report._report_sections.H.STYLE.split(".graph")[1].split("}")[0]
+    widths = [float(w) for w in re.findall(r'<svg[^>]*\swidth="([\d.]+)pt"', section)]
+    assert len(widths) == 5 and max(widths) <= _report_graphs.WIDE_PT  # ELU and Ex. 2 are drawn top to bottom
+    assert ">f = " in section and ">mse = " in section  # each output node is in the drawing
 
 
 def test_graphs_are_drawn_or_tabulated(tmp_path, monkeypatch):

@@ -203,6 +203,14 @@ def test_draw_with_a_fake_dot_renders_atomically(tmp_path, monkeypatch):
     assert (out / "graph.png").read_text() == "<svg>-Tpng</svg>\n"
 
 
+def test_png_graphs_render_at_twice_graphviz_s_default_resolution(tmp_path, monkeypatch):
+    fake_dot(monkeypatch, tmp_path, 'cat > /dev/null\necho "$@"')  # echoes its arguments as the "image"
+    draw(small_graph()[2], tmp_path / "g.png")
+    draw(small_graph()[2], tmp_path / "g.svg")
+    assert (tmp_path / "g.png").read_text().split() == ["-Tpng", "-Gdpi=192"]  # Graphviz's default is 96
+    assert (tmp_path / "g.svg").read_text().split() == ["-Tsvg"]  # vectors need no resolution
+
+
 def test_draw_failure_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
     fake_dot(monkeypatch, tmp_path, "cat > /dev/null\necho boom >&2\nexit 3")
     out = tmp_path / "out"

@@ -10,7 +10,7 @@ PRACTICAL = {
     },
     "ex4": {
         "bgd": {"accuracy": 0.38, "measure": "final", "peak": 0.40,
-                "source": "report §4, Fig. 9 (≈ 38% at epoch 50, peak ≈ 40%, as read in issue #4)"},
+                "source": "report §4, Fig. 9 (≈ 38% at epoch 50, peak ≈ 40%, read off the figure)"},
     },
     "ex5": {
         "relu-sigmoid-mse": {"accuracy": 0.32, "measure": "peak", "source": "report §5: ReLU+Sigmoid, MSE reached 32%"},

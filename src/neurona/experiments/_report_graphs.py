@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -11,25 +12,35 @@ from ..viz import draw
 
 INTRO = ("<p>Forward values in black and gradients in red, as in the practical's figures; each graph is built by "
          "the autodiff engine in float64 and differentiated with output gradient 1 (Exercise 1) or from the MSE "
-         "(Exercise 2). The activations of Exercise 1 are drawn as their elementary operations; wide graphs scroll "
-         "sideways.</p>")
+         "(Exercise 2). The activations of Exercise 1 are drawn as their elementary operations; each graph is scaled "
+         "to the width of the page.</p>")
 
 
 def _graphs():
-    for activation in graphs.ACTIVATIONS:
+    for activation in graphs.PRACTICAL_ACTIVATIONS:
         out, rows = graphs.exercise1(activation, decompose=True)
         yield f"ex1-{activation}", out, rows, f"Exercise 1: f = {activation}(w·x + b)"
     loss, rows = graphs.exercise2()
     yield "ex2", loss, rows, "Exercise 2: a = sigmoid(W x + b), MSE against y = (0, 0)"
 
 
+WIDE_PT = 1200  # a left-to-right graph wider than this would shrink below ~70% in the page's column
+
+
+def _width_pt(svg: str) -> float:
+    match = re.search(r'<svg[^>]*\swidth="([\d.]+)pt"', svg)
+    return float(match.group(1)) if match else 0.0
+
+
 def _drawn(tensor, folder: Path, stem: str, caption: str) -> str:
-    """Inline SVG from Graphviz, or "" (and a .dot file) when it is missing or fails."""
+    """Inline SVG from Graphviz (top to bottom when left to right is too wide to read), or "" and a .dot file."""
     if shutil.which("dot") is None:
         draw(tensor, folder / f"{stem}.dot")
         return ""
     try:
         svg = draw(tensor, folder / f"{stem}.svg")._repr_svg_()  # the SVG text Jupyter would show
+        if svg and _width_pt(svg) > WIDE_PT:
+            svg = draw(tensor, folder / f"{stem}.svg", rankdir="TB")._repr_svg_()
     except (OSError, RuntimeError, ValueError, TimeoutError):
         draw(tensor, folder / f"{stem}.dot")
         return ""
@@ -42,7 +53,7 @@ def graphs_section(folder) -> str:
     folder.mkdir(parents=True, exist_ok=True)
     parts = [INTRO]
     if shutil.which("dot") is None:
-        parts.append(H.status_box("skipped", "Graphviz's `dot` program is not installed, so the graphs are shown as "
+        parts.append(H.status_box("note", "Graphviz's `dot` program is not installed, so the graphs are shown as "
                                   "value tables (their DOT source is in the graphs folder). Install Graphviz "
                                   "(e.g. apt install graphviz, brew install graphviz) to draw them."))
     for stem, tensor, rows, caption in _graphs():

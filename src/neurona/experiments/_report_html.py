@@ -15,26 +15,37 @@ body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; max
        padding: 0 1em; color: #222; line-height: 1.45; }
 h1 { border-bottom: 2px solid #444; padding-bottom: .2em; }
 h2 { border-bottom: 1px solid #bbb; margin-top: 2.2em; padding-bottom: .15em; }
-table { border-collapse: collapse; margin: .8em 0; font-size: 0.92em; }
-th, td { border: 1px solid #ccc; padding: .3em .6em; text-align: left; vertical-align: top; }
-th { background: #f0f0f0; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
+table { border-collapse: collapse; margin: .8em 0; font-size: 0.9em; max-width: 100%; }
+th, td { border: 1px solid #ccc; padding: .3em .5em; text-align: left; vertical-align: top; overflow-wrap: anywhere; }
+th { background: #f0f0f0; overflow-wrap: normal; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; overflow-wrap: normal; white-space: nowrap; }
 .beats { background: #d9f2d9; } .matches { background: #eef7d9; } .below { background: #fbe3d6; }
-.skipped, .failed { background: #fff3cd; padding: .6em 1em; border-left: 4px solid #e0a800; }
-.failed { border-left-color: #c00; background: #fde2e2; }
-figure { margin: 1em 0; } figure img { max-width: 100%; border: 1px solid #ddd; }
+.box { padding: .6em 1em; margin: .8em 0; border-left: 4px solid #e0a800; background: #fff3cd; }
+.box.note { border-left-color: #5b8def; background: #e8f0fe; }
+.box.failed, .box.interrupted { border-left-color: #c00; background: #fde2e2; }
+figure { margin: 1em 0; } figure img { max-width: 100%; height: auto; border: 1px solid #ddd; }
 figcaption { font-size: .88em; color: #555; }
-.graph { overflow-x: auto; } .graph svg { max-width: none; height: auto; }
-.grid { display: grid; grid-template-columns: 1fr 1fr; gap: .4em 1em; }
+figure.graph svg { display: block; max-width: 100%; height: auto; }
+.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: .4em 1em; }
 .grid figure { margin: .3em 0; }
+code { background: #f2f2f2; padding: 0 .25em; border-radius: 3px; font-size: .92em; }
 pre { background: #f7f7f7; padding: .6em; overflow-x: auto; font-size: .85em; }
 .note { color: #444; font-size: .92em; } .muted { color: #777; font-size: .88em; }
 nav ul { columns: 2; }
+@media (max-width: 900px) {
+  body { padding: 0 .5em; } table { font-size: .78em; } th, td { padding: .25em .3em; } nav ul { columns: 1; }
+}
+@media print { figure.graph svg, figure img { max-width: 100%; } body { max-width: none; } }
 """
 
 
 def esc(value) -> str:
     return html.escape(str(value), quote=True)
+
+
+def prose(value) -> str:
+    """Escaped text in which `backticked` commands become <code> (so no literal backticks reach the page)."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", esc(value))
 
 
 def pct(value, digits: int = 1) -> str:
@@ -99,9 +110,13 @@ def links(folder: Path, report_dir: Path, names) -> str:
     return f'<p class="muted">Files: {" · ".join(items)}</p>' if items else ""
 
 
-def status_box(kind: str, message: str) -> str:
-    """A coloured box for a skipped or failed exercise."""
-    return f'<div class="{esc(kind)}"><strong>{esc(kind.capitalize())}.</strong> {esc(message)}</div>'
+BOX_LABELS = {"skipped": "Skipped", "failed": "Failed", "interrupted": "Interrupted", "note": "Note"}
+
+
+def status_box(kind: str, message: str, label: str | None = None) -> str:
+    """A coloured box: "skipped", "failed" or "interrupted" for an exercise, "note" for a remark (titled ``label``)."""
+    title = label or BOX_LABELS.get(kind, kind.capitalize())
+    return f'<div class="box {esc(kind)}"><strong>{esc(title)}.</strong> {prose(message)}</div>'
 
 
 def page(title: str, intro: str, nav: list, sections: list, footer: str) -> str:

@@ -128,7 +128,7 @@ def _comparison_table(rows: list) -> str:
                           H.seconds(row["seconds"]), row["settings"]))
         classes.append(row["verdict"] if row["verdict"] in ("beats", "matches", "below") else "")
     notes = "".join(f"<li>[{i + 1}] {H.esc(s)}</li>" for i, s in enumerate(sources))
-    why = "".join(f"<li><strong>{H.esc(r['label'])}</strong>: {H.esc(r['why'])}</li>" for r in rows if r.get("why"))
+    why = "".join(f"<li><strong>{H.esc(r['label'])}</strong>: {H.prose(r['why'])}</li>" for r in rows if r.get("why"))
     why = f"<h3>Where neurona falls short, and why</h3><ul>{why}</ul>" if why else ""
     return (H.table(header, cells, classes) + f'<p class="note">The verdict compares the practical\'s number with '
             f"neurona's value of the same kind (final: after the last epoch; peak: the highest test accuracy over the "
@@ -143,8 +143,8 @@ its "lr 1e-3, batch 128" is a step of 0.128 on the gradient of the mean loss tha
 neurona's losses are means over the batch; <code>optimizers.BGD(lr, bs)</code> keeps the practical's meaning
 (its step is lr × the batch-summed gradient), so the exercises use the practical's own numbers with BGD.
 A run with <code>SGD</code>, <code>Adam</code> or <code>RMSprop</code> (mean-gradient convention) needs
-lr × batch size for the same step; taking the number literally makes the steps 128 times smaller
-(issue #4 measured ≈ 32% for Ex. 4 that way with PyTorch and NumPy). The L2 penalty is lam × ΣW² added once
+lr × batch size for the same step; taking the number literally makes the steps 128 times smaller.
+The L2 penalty is lam × ΣW² added once
 to the mean loss. The three runs below are Ex. 4 with each reading, measured here.</p>"""
 PARTIAL = """<p class="note">BGD and SGD(lr × batch size) take the same steps on every full batch. The last batch of
 each epoch holds {last} of the {n} images: there BGD's step shrinks with the batch (lr × {last}) while SGD's stays
@@ -155,8 +155,10 @@ training curves coincide.</p>"""
 def lr_section(outcomes: dict, out) -> str:
     ex4 = outcomes.get("ex4")
     if ex4 is None or ex4.status != "done" or "sgd-same-lr" not in ex4.summary["results"]:
-        return LR_TEXT + H.status_box("skipped", ex4.message if ex4 and ex4.message else
-                                      "Ex. 4 did not run with compare_conventions, so nothing was measured.")
+        why = ("Ex. 4 was not part of this report" if ex4 is None else
+               f"Ex. 4 was {ex4.status} (its section says why)" if ex4.status != "done" else
+               "Ex. 4 ran without compare_conventions")
+        return LR_TEXT + H.status_box("note", f"{why}, so the three readings were not measured in this report.")
     results = ex4.summary["results"]
     meaning = {"bgd": "BGD: the practical's (summed gradient)", "sgd-same-lr": "SGD, same number (literal reading)",
                "sgd-lr-x-batch": "SGD, lr × batch size"}
@@ -229,7 +231,24 @@ def _ex8_extra(outcome, outcomes) -> str:
     return text
 
 
-def exercise_section(name: str, outcome, outcomes: dict, report_dir) -> str:
+CHANCE = 0.15  # ten classes: a test accuracy below 15% is near the 10% of guessing
+
+
+def _quick_note(summary: dict) -> str:
+    """Beside a quick run's table: what its size can show, and which runs it is too small for."""
+    results = summary.get("results", {})
+    first = next(iter(results.values()), {})
+    size = f"{first.get('n_train', '?')} training images and {first.get('epochs', '?')} epochs"
+    flat = [key for key, entry in results.items() if (entry.get("best_val_accuracy") or 0) < CHANCE]
+    if not flat:
+        return H.status_box("note", f"{size}: the accuracies show that learning has started, not where it ends.",
+                            label="Quick mode")
+    return H.status_box("note", f"{size} are too few for {', '.join(flat)}: their learning rates are the "
+                        "practical's, set for the full runs, and in so few steps the weights barely move, so they stay "
+                        "near chance (10%). The full report (`neurona reproduce`) shows them learn.", label="Quick mode")
+
+
+def exercise_section(name: str, outcome, outcomes: dict, report_dir, quick: bool = False) -> str:
     description = REGISTRY[name][1] if name in REGISTRY else ""
     parts = [f"<p>{H.esc(description)}.</p>"]
     if outcome is None:
@@ -239,11 +258,13 @@ def exercise_section(name: str, outcome, outcomes: dict, report_dir) -> str:
     summary = outcome.summary
     parts.append(f'<p class="muted">Ran in {H.seconds(outcome.seconds)}.</p>')
     if summary.get("notes"):
-        parts.append("<ul class=\"note\">" + "".join(f"<li>{H.esc(n)}</li>" for n in summary["notes"]) + "</ul>")
+        parts.append("<ul class=\"note\">" + "".join(f"<li>{H.prose(n)}</li>" for n in summary["notes"]) + "</ul>")
     if name in cifar.EXERCISES:
         parts.append(_runs_table(summary))
+        if quick:
+            parts.append(_quick_note(summary))
     elif summary.get("headline"):
-        parts.append("<ul>" + "".join(f"<li>{H.esc(line)}</li>" for line in summary["headline"]) + "</ul>")
+        parts.append("<ul>" + "".join(f"<li>{H.prose(line)}</li>" for line in summary["headline"]) + "</ul>")
     if name == "ex8":
         parts.append(_ex8_extra(outcome, outcomes))
     parts.append(_figures(outcome))
@@ -261,9 +282,9 @@ def _intro(outcomes: dict, quick: bool) -> str:
             "from. CIFAR-10 runs train on the first images of the training set and are tested on the whole "
             "10,000-image test set after every epoch.</p>")
     if quick:
-        text += H.status_box("skipped", "Quick mode: every exercise ran a reduced version (fewer images and epochs), "
-                             "so its numbers are not comparable with the practical's. Run `neurona reproduce` for the "
-                             "full report.")
+        text += H.status_box("note", "Every exercise ran a reduced version (fewer images and epochs), so its "
+                             "numbers are not comparable with the practical's. Run `neurona reproduce` for the full "
+                             "report.", label="Quick mode")
     skipped = [o for o in outcomes.values() if o.status == "skipped"]
     if skipped:
         text += H.status_box("skipped", f"CIFAR-10 exercises were skipped: {skipped[0].message}")
@@ -285,9 +306,9 @@ def render(out, outcomes: dict, rows: list, graphs_html: str, graphs_seconds: fl
                 H.section("learning-rates", "The practical's learning rates", lr_section(outcomes, out)),
                 H.section("graphs", TITLES["graphs"], graphs_html
                           + f'<p class="muted">Built in {H.seconds(graphs_seconds)}.</p>')]
-    sections += [exercise_section(name, outcomes.get(name), outcomes, out) for name in outcomes]
+    sections += [exercise_section(name, outcomes.get(name), outcomes, out, quick) for name in outcomes]
     nav = [("summary", "The practical against neurona"), ("learning-rates", "The practical's learning rates"),
            ("graphs", TITLES["graphs"])] + [(name, TITLES[name]) for name in outcomes]
-    hint = f'<p class="muted">CIFAR-10: if missing, {H.esc(_cifar_data.fix_hint())}.</p>'
+    hint = f'<p class="muted">CIFAR-10: if missing, {H.prose(_cifar_data.fix_hint())}.</p>'
     return H.page("neurona: the practical reproduced", _intro(outcomes, quick), nav, sections,
                   _footer(quick, total) + hint)

@@ -1,7 +1,8 @@
 """Exercises 1 and 2 of the practical: small computational graphs, forward values and every gradient.
 
 Exercise 1: one neuron f(w·x + b) with x = (2.8, −1.8), w = (1.45, −0.35), b = −4 and
-f = sigmoid, tanh, ELU (α = 1) or Leaky ReLU (max(0.1z, z)), differentiated with output gradient 1.
+f = sigmoid, tanh, ELU (α = 1) or Leaky ReLU (max(0.1z, z)), the practical's four, or ReLU (max(z, 0)),
+differentiated with output gradient 1.
 Exercise 2: two sigmoid neurons a = σ(W x + b) and the MSE against a target y.
 Everything is built in float64 with the autodiff engine, so printed values are exact to 3 decimals.
 """
@@ -17,7 +18,8 @@ import numpy as np
 from ..autodiff import Tensor, maximum
 from ..viz import GraphvizNotFoundWarning, draw, reading_order
 
-ACTIVATIONS = ("sigmoid", "tanh", "elu", "leaky_relu")
+PRACTICAL_ACTIVATIONS = ("sigmoid", "tanh", "elu", "leaky_relu")  # the four the practical draws
+ACTIVATIONS = PRACTICAL_ACTIVATIONS + ("relu",)
 EXERCISES = ("ex1", "ex2")
 
 
@@ -68,6 +70,8 @@ def _activation_coarse(z: Tensor, activation: str, config: Exercise1Config) -> T
         return z.tanh()
     if activation == "elu":
         return z.elu(config.elu_alpha)
+    if activation == "relu":
+        return z.relu()
     return z.leaky_relu(config.leaky_slope)
 
 
@@ -82,6 +86,8 @@ def _activation_decomposed(z: Tensor, activation: str, config: Exercise1Config) 
         minimum = _named(-_named(maximum(_named(-z, "-z"), 0.0), "max(-z,0)"), "min(z,0)")
         e = _named(_named(minimum.exp(), "exp(min)") - 1.0, "exp(min)-1")
         return _named(maximum(z, 0.0), "max(z,0)") + _named(config.elu_alpha * e, "α(exp(min)-1)")
+    if activation == "relu":  # max(z, 0)
+        return maximum(z, 0.0)
     return maximum(_named(config.leaky_slope * z, f"{config.leaky_slope:g}z"), z)  # the practical's max(0.1z, z)
 
 
@@ -96,7 +102,7 @@ def exercise1(activation: str = "sigmoid", *, decompose: bool = False,
     """Exercise 1: f(w0·x0 + w1·x1 + b) as a graph, then backward with output gradient 1.
 
     Args:
-        activation: "sigmoid", "tanh", "elu" (α from config) or "leaky_relu" (max(0.1z, z)).
+        activation: "sigmoid", "tanh", "elu" (α from config), "leaky_relu" (max(0.1z, z)) or "relu" (max(z, 0)).
         decompose: draw the activation as primitives (e.g. sigmoid as 1/(1+exp(-z)))
             instead of one node; the values and leaf gradients are the same.
         config: the inputs; defaults to the practical's.
