@@ -16,8 +16,8 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from .. import _checks
 from . import _safe_pickle
+from ._messages import clip as _clip, echo
 from ._safe_pickle import UnsafePickleError
 
 FOLDER_NAME = "cifar-10-batches-py"
@@ -170,10 +170,6 @@ def _brief(exc: BaseException) -> str:
     return _clip(str(exc), 200)
 
 
-def _clip(text: str, limit: int = 120) -> str:
-    """``text`` cut to ``limit`` characters: names and messages from a file are echoed, never whole."""
-    return text if len(text) <= limit else text[:limit - 3] + "..."
-
 
 def _batch_name(member: tarfile.TarInfo) -> str | None:
     """'cifar-10-batches-py/data_batch_1' (or a bare 'data_batch_1') -> 'data_batch_1'; else None."""
@@ -252,7 +248,7 @@ def _check_meta(content: dict, where: str, fix: str) -> tuple[str, ...]:
     names = _get(content, "label_names")
     if not (isinstance(names, list) and len(names) == 10 and all(_is_name(n) for n in names)):
         raise CorruptDatasetError(f"{where}: b'label_names' must be a list of 10 names (1 to {_MAX_NAME_CHARS} "
-                                  f"characters each). Received: {_checks.echo(names)}. {fix}")
+                                  f"characters each). Received: {echo(names)}. {fix}")
     return tuple(n.decode("utf-8", "replace") if isinstance(n, bytes) else n for n in names)
 
 

@@ -9,10 +9,10 @@ import urllib.request
 from pathlib import Path
 
 from . import _cache
-from .. import _checks
 from .._files import is_writable
 from ._cifar10_source import FOLDER_NAME, CorruptDatasetError, read_source, source_digest, source_files
 from ._download import ChecksumError, DownloadError, download
+from ._messages import echo
 from ._safe_pickle import UnsafePickleError
 
 __all__ = [
@@ -76,13 +76,13 @@ def _cache_candidates(folder: Path) -> list[Path]:
 
 def _check_args(caller: str, data_dir, **flags) -> None:
     if data_dir is not None and not isinstance(data_dir, (str, os.PathLike)):
-        raise TypeError(f"{caller}: data_dir must be a path or None. Received: data_dir={_checks.echo(data_dir)}")
+        raise TypeError(f"{caller}: data_dir must be a path or None. Received: data_dir={echo(data_dir)}")
     if data_dir is not None and not _usable_path(data_dir):
         raise ValueError(f"{caller}: data_dir must be a non-empty path without NUL characters. "
-                         f"Received: data_dir={_checks.echo(data_dir)}")
+                         f"Received: data_dir={echo(data_dir)}")
     for name, value in flags.items():
         if not isinstance(value, bool):
-            raise TypeError(f"{caller}: {name} must be True or False. Received: {name}={_checks.echo(value)}")
+            raise TypeError(f"{caller}: {name} must be True or False. Received: {name}={echo(value)}")
 
 
 def _usable_path(data_dir) -> bool:

@@ -6,15 +6,24 @@ import numbers
 
 import numpy as np
 
+from ._messages import echo
+
 
 def _is_int(value) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
+def _as_array(caller: str, name: str, value) -> np.ndarray:
+    try:
+        return np.asarray(value)
+    except (ValueError, TypeError) as exc:  # ragged nested lists
+        raise ValueError(f"{caller}: {name} must be a rectangular array. Received: {name}={echo(value)}") from exc
+
+
 def _as_samples(caller: str, name: str, value) -> np.ndarray:
-    array = np.asarray(value)
+    array = _as_array(caller, name, value)
     if array.ndim < 1:
-        raise ValueError(f"{caller}: {name} must be an array of samples (N, ...). Received: a scalar {name}={value!r}")
+        raise ValueError(f"{caller}: {name} must be an array of samples (N, ...). Received: a scalar {name}={echo(value)}")
     return array
 
 
@@ -32,13 +41,14 @@ def flatten(x) -> np.ndarray:
         >>> flatten(np.zeros((5, 32, 32, 3))).shape
         (5, 3072)
     """
-    x = np.asarray(x)
+    x = _as_array("flatten", "x", x)
     if x.ndim < 2:
         raise ValueError(f"flatten: x must have shape (N, ...) with at least 2 dimensions. Received: shape={x.shape}")
     return x.reshape(x.shape[0], int(np.prod(x.shape[1:])))
 
 
 MAX_CLASSES = 1_000_000  # one-hot rows wider than this are a mistake, not a dataset
+MAX_ONE_HOT_VALUES = 2**31  # N x num_classes; more (8 GB of float32) is a mistake
 
 
 def one_hot(labels, num_classes: int, dtype=np.float32) -> np.ndarray:
@@ -50,8 +60,9 @@ def one_hot(labels, num_classes: int, dtype=np.float32) -> np.ndarray:
                [1., 0., 0.]], dtype=float32)
     """
     if not _is_int(num_classes) or not 1 <= num_classes <= MAX_CLASSES:
-        raise ValueError(f"one_hot: num_classes must be an int in [1, {MAX_CLASSES:,}]. Received: num_classes={num_classes!r}")
-    labels = np.asarray(labels)
+        raise ValueError(f"one_hot: num_classes must be an int in [1, {MAX_CLASSES:,}]. Received: num_classes={echo(num_classes)}")
+    dtype = _number_dtype("one_hot", dtype)
+    labels = _as_array("one_hot", "labels", labels)
     if labels.ndim == 2 and labels.shape[1] == 1:
         labels = labels[:, 0]
     if labels.ndim != 1:
@@ -62,9 +73,22 @@ def one_hot(labels, num_classes: int, dtype=np.float32) -> np.ndarray:
         raise ValueError(
             f"one_hot: labels must be integers in [0, {num_classes}). Received: min={labels.min()}, max={labels.max()}"
         )
+    if len(labels) * num_classes > MAX_ONE_HOT_VALUES:
+        raise ValueError(f"one_hot: {len(labels):,} labels x {num_classes:,} classes is more than "
+                         f"{MAX_ONE_HOT_VALUES:,} values; pass fewer labels at a time")
     out = np.zeros((len(labels), num_classes), dtype=dtype)
     out[np.arange(len(labels)), labels] = 1
     return out
+
+
+def _number_dtype(caller: str, dtype) -> np.dtype:
+    try:
+        result = np.dtype(dtype)
+    except (TypeError, ValueError):
+        result = None
+    if result is None or result.kind not in "iuf":
+        raise ValueError(f"{caller}: dtype must be a number dtype such as float32. Received: dtype={echo(dtype)}")
+    return result
 
 
 def take_first(x, y, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -75,7 +99,7 @@ def take_first(x, y, n: int) -> tuple[np.ndarray, np.ndarray]:
     """
     x, y = _check_pair("take_first", x, y)
     if not _is_int(n) or n < 1:
-        raise ValueError(f"take_first: n must be a positive int. Received: n={n!r}")
+        raise ValueError(f"take_first: n must be a positive int. Received: n={echo(n)}")
     if n > len(x):
         raise ValueError(f"take_first: n={n} is larger than the number of samples ({len(x)}). Pass n <= {len(x)}.")
     return x[:n].copy(), y[:n].copy()
@@ -98,7 +122,7 @@ def train_val_split(x, y, *, val_fraction: float | None = None, val_size: int | 
     x, y = _check_pair("train_val_split", x, y)
     n_val = _validation_count(len(x), val_fraction, val_size)
     if not isinstance(shuffle, bool):
-        raise TypeError(f"train_val_split: shuffle must be True or False. Received: shuffle={shuffle!r}")
+        raise TypeError(f"train_val_split: shuffle must be True or False. Received: shuffle={echo(shuffle)}")
     order = _generator(seed).permutation(len(x)) if shuffle else np.arange(len(x))
     train, val = order[: len(x) - n_val], order[len(x) - n_val:]
     return (x[train], y[train]), (x[val], y[val])
@@ -107,14 +131,14 @@ def train_val_split(x, y, *, val_fraction: float | None = None, val_size: int | 
 def _validation_count(n: int, val_fraction, val_size) -> int:
     if (val_fraction is None) == (val_size is None):
         raise ValueError("train_val_split: give exactly one of val_fraction or val_size. "
-                         f"Received: val_fraction={val_fraction!r}, val_size={val_size!r}")
+                         f"Received: val_fraction={echo(val_fraction)}, val_size={echo(val_size)}")
     if val_size is not None:
         if not _is_int(val_size) or not 1 <= val_size <= n - 1:
             raise ValueError(f"train_val_split: val_size must be an int in [1, {n - 1}] for {n} samples. "
-                             f"Received: val_size={val_size!r}")
+                             f"Received: val_size={echo(val_size)}")
         return int(val_size)
     if not isinstance(val_fraction, numbers.Real) or isinstance(val_fraction, bool) or not 0 < val_fraction < 1:
-        raise ValueError(f"train_val_split: val_fraction must be a number in (0, 1). Received: val_fraction={val_fraction!r}")
+        raise ValueError(f"train_val_split: val_fraction must be a number in (0, 1). Received: val_fraction={echo(val_fraction)}")
     count = int(round(val_fraction * n))
     if not 1 <= count <= n - 1:
         raise ValueError(f"train_val_split: val_fraction={val_fraction} of {n} samples gives {count} validation "
@@ -125,9 +149,9 @@ def _validation_count(n: int, val_fraction, val_size) -> int:
 def _generator(seed) -> np.random.Generator:
     if isinstance(seed, np.random.Generator):
         return seed
-    if seed is None or (_is_int(seed) and seed >= 0):
+    if seed is None or (_is_int(seed) and 0 <= seed <= 2**128):
         return np.random.default_rng(seed)
-    raise ValueError(f"train_val_split: seed must be a non-negative int, a numpy Generator or None. Received: seed={seed!r}")
+    raise ValueError(f"train_val_split: seed must be a non-negative int, a numpy Generator or None. Received: seed={echo(seed)}")
 
 
 class Standardizer:
@@ -154,9 +178,10 @@ class Standardizer:
 
     def __init__(self, per_feature: bool = True, chunk_size: int = 1024):
         if not isinstance(per_feature, bool):
-            raise TypeError(f"Standardizer: per_feature must be True or False. Received: per_feature={per_feature!r}")
-        if not _is_int(chunk_size) or chunk_size < 1:
-            raise ValueError(f"Standardizer: chunk_size must be a positive int. Received: chunk_size={chunk_size!r}")
+            raise TypeError(f"Standardizer: per_feature must be True or False. Received: per_feature={echo(per_feature)}")
+        if not _is_int(chunk_size) or not 1 <= chunk_size <= 2**31:
+            bound = " (at most 2**31)" if _is_int(chunk_size) and chunk_size > 1 else ""
+            raise ValueError(f"Standardizer: chunk_size must be a positive int{bound}. Received: chunk_size={echo(chunk_size)}")
         self.per_feature, self.chunk_size = per_feature, int(chunk_size)
         self.mean = self.std = self.feature_shape = None
 
@@ -195,7 +220,7 @@ class Standardizer:
         name = f"Standardizer.{caller}"
         if fitted and self.mean is None:
             raise RuntimeError(f"{name}: this Standardizer is not fitted yet; call fit(x_train) first.")
-        x = np.asarray(x)
+        x = _as_array(name, "x", x)
         if x.ndim < 2 or x.dtype.kind not in "iuf":
             raise ValueError(f"{name}: x must be a numeric array of shape (N, ...). Received: shape={x.shape}, dtype={x.dtype}")
         if fitted and x.shape[1:] != self.feature_shape:
@@ -205,7 +230,7 @@ class Standardizer:
 
     def _output(self, caller: str, x, copy: bool) -> np.ndarray:
         if not isinstance(copy, bool):
-            raise TypeError(f"Standardizer.{caller}: copy must be True or False. Received: copy={copy!r}")
+            raise TypeError(f"Standardizer.{caller}: copy must be True or False. Received: copy={echo(copy)}")
         checked = self._check_input(caller, x)
         if copy:
             return np.array(checked, dtype=np.float32)

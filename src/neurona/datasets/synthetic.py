@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._messages import echo
+
 MAX_PARITY_BITS = 20  # 2**20 rows x 20 columns of float32 is already 80 MB
 
 
@@ -24,12 +26,12 @@ def xor(encoding: str = "pm1") -> tuple[np.ndarray, np.ndarray]:
     Returns:
         (x, y) with shapes (4, 2) and (4, 1).
     """
+    if not isinstance(encoding, str) or encoding not in ("pm1", "01"):
+        raise ValueError(f"xor: encoding must be 'pm1' or '01'. Received: encoding={echo(encoding)}")
     if encoding == "pm1":
         return parity(2)
-    if encoding == "01":
-        x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
-        return x, np.array([[0], [1], [1], [0]], dtype=np.float32)
-    raise ValueError(f"xor: encoding must be 'pm1' or '01'. Received: encoding={encoding!r}")
+    x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
+    return x, np.array([[0], [1], [1], [0]], dtype=np.float32)
 
 
 def parity(n_bits: int) -> tuple[np.ndarray, np.ndarray]:
@@ -45,7 +47,7 @@ def parity(n_bits: int) -> tuple[np.ndarray, np.ndarray]:
         >>> x, y = parity(3)   # x[5] = [1, -1, 1] (binary 101), y[5] = [-1] (1 * -1 * 1)
     """
     if not isinstance(n_bits, (int, np.integer)) or isinstance(n_bits, bool) or not 1 <= n_bits <= MAX_PARITY_BITS:
-        raise ValueError(f"parity: n_bits must be an int in [1, {MAX_PARITY_BITS}]. Received: n_bits={n_bits!r}")
+        raise ValueError(f"parity: n_bits must be an int in [1, {MAX_PARITY_BITS}]. Received: n_bits={echo(n_bits)}")
     n_bits = int(n_bits)
     shifts = np.arange(n_bits - 1, -1, -1)  # first column holds the most significant bit
     bits = (np.arange(2**n_bits)[:, None] >> shifts) & 1
