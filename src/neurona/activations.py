@@ -7,28 +7,38 @@ from .autodiff import Tensor
 
 
 class Activation(_checks.Configurable):
-    """Base class: ``act(x)`` applies the function to a Tensor; ``get_config()`` returns its arguments."""
+    """Base class: ``act(x)`` applies the function to a Tensor (or an array of numbers); ``get_config()`` returns its arguments."""
 
-    def __call__(self, x: Tensor) -> Tensor:
+    def __call__(self, x) -> Tensor:
+        if not isinstance(x, Tensor):
+            try:
+                x = Tensor(x)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{type(self).__name__}: x must be a Tensor or an array of real numbers. "
+                                 f"Received: x={_checks.echo(x)}") from exc
+        return self.call(x)
+
+    def call(self, x: Tensor) -> Tensor:
+        """The math (subclasses define it)."""
         raise NotImplementedError
 
 
 class Sigmoid(Activation):
     """σ(x) = 1 / (1 + e^−x), computed without overflow."""
 
-    def __call__(self, x): return x.sigmoid()
+    def call(self, x): return x.sigmoid()
 
 
 class Tanh(Activation):
     """tanh(x)."""
 
-    def __call__(self, x): return x.tanh()
+    def call(self, x): return x.tanh()
 
 
 class ReLU(Activation):
     """max(0, x)."""
 
-    def __call__(self, x): return x.relu()
+    def call(self, x): return x.relu()
 
 
 Relu = ReLU  # the practical's spelling
@@ -44,7 +54,7 @@ class LeakyReLU(Activation):
     def __init__(self, alpha: float = 0.1):
         self.alpha = _checks.real("LeakyReLU", "alpha", alpha, low=0.0, high=1.0)
 
-    def __call__(self, x): return x.leaky_relu(self.alpha)
+    def call(self, x): return x.leaky_relu(self.alpha)
 
     def get_config(self): return {"alpha": self.alpha}
 
@@ -59,7 +69,7 @@ class ELU(Activation):
     def __init__(self, alpha: float = 1.0):
         self.alpha = _checks.real("ELU", "alpha", alpha, low=0.0)
 
-    def __call__(self, x): return x.elu(self.alpha)
+    def call(self, x): return x.elu(self.alpha)
 
     def get_config(self): return {"alpha": self.alpha}
 
@@ -67,18 +77,16 @@ class ELU(Activation):
 class Linear(Activation):
     """The identity: f(x) = x."""
 
-    def __call__(self, x): return x
+    def call(self, x): return x
 
 
 class Softmax(Activation):
     """exp(x) / Σ exp(x) along ``axis``, shifted by the max for stability."""
 
     def __init__(self, axis: int = -1):
-        if isinstance(axis, bool) or not isinstance(axis, int):
-            raise ValueError(f"Softmax: axis must be an int. Received: axis={axis!r}")
-        self.axis = axis
+        self.axis = _checks.integer("Softmax", "axis", axis, low=-64, high=63)  # numpy arrays have at most 64 axes
 
-    def __call__(self, x): return x.softmax(self.axis)
+    def call(self, x): return x.softmax(self.axis)
 
     def get_config(self): return {"axis": self.axis}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _checks
-from .losses import one_hot_like
+from .losses import MSE as _MSELoss, one_hot_like
 
 _MODES = ("auto", "argmax", "sign", "threshold")
 
@@ -22,11 +22,39 @@ class Metric:
         raise NotImplementedError
 
     def __call__(self, y_pred, y_true) -> float:
-        y_pred, y_true = np.asarray(y_pred), np.asarray(y_true)
+        """The metric's mean over the samples: ``y_pred`` (N,) or (N, outputs), ``y_true`` labels or rows."""
+        y_pred = _real_array(type(self).__name__, "y_pred", y_pred)
         if y_pred.ndim == 1:
             y_pred = y_pred.reshape(-1, 1)
+        if y_pred.ndim != 2 or y_pred.shape[1] == 0:
+            raise ValueError(f"{type(self).__name__}: y_pred must be (N,) or (N, outputs). Received shape {y_pred.shape}")
+        y_true = self.check_targets(y_true, y_pred.shape[1])
+        if len(y_true) != len(y_pred):
+            raise ValueError(f"{type(self).__name__}: y_true must have one entry per sample of y_pred ({len(y_pred)}). "
+                             f"Received shape {y_true.shape}")
         self.adapt(y_true, y_pred.shape[1])
         return self.total(y_pred, y_true) / max(len(y_true), 1)
+
+    def check_targets(self, y_true, n_outputs: int) -> np.ndarray:
+        """``y_true`` as a real, finite array (N,) or (N, outputs), or a ValueError naming it."""
+        y_true = _real_array(type(self).__name__, "y_true", y_true)
+        if y_true.ndim not in (1, 2) or (y_true.ndim == 2 and y_true.shape[1] not in (1, n_outputs)):
+            raise ValueError(f"{type(self).__name__}: y_true must be labels (N,) or rows (N, {n_outputs}). "
+                             f"Received shape {y_true.shape}")
+        return y_true
+
+
+def _real_array(where: str, name: str, value) -> np.ndarray:
+    """Finite real numbers (bools allowed: 0/1 targets), or a ValueError naming ``name``."""
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where}: {name} must be a rectangular array of numbers. Received: {_checks.echo(value)}") from exc
+    if array.dtype.kind not in "biuf":
+        raise ValueError(f"{where}: {name} must hold real numbers. Received dtype={array.dtype}: {_checks.echo(value)}")
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise ValueError(f"{where}: {name} contains NaN or inf. Received: {_checks.echo(array)}")
+    return array
 
 
 class Accuracy(Metric):
@@ -43,8 +71,8 @@ class Accuracy(Metric):
     name = "accuracy"
 
     def __init__(self, mode: str = "auto"):
-        if mode not in _MODES:
-            raise ValueError(f"Accuracy: mode must be one of {', '.join(_MODES)}. Received: mode={mode!r}")
+        if not isinstance(mode, str) or mode not in _MODES:
+            raise ValueError(f"Accuracy: mode must be one of {', '.join(_MODES)}. Received: mode={_checks.echo(mode)}")
         self.mode = mode
         self._resolved = None if mode == "auto" else mode
 
@@ -74,6 +102,10 @@ class MSE(Metric):
     """Mean over samples of the squared error summed over outputs (integer labels count as one-hot)."""
 
     name = "mse"
+
+    def check_targets(self, y_true, n_outputs):
+        """As the MSE loss takes them: labels in range with several outputs, rows of values."""
+        return _MSELoss().check_targets(y_true, n_outputs, name="y_true")
 
     def total(self, y_pred, y_true):
         diff = y_pred - one_hot_like(y_true, y_pred)

@@ -15,6 +15,11 @@ class Regularizer(_checks.Configurable):
     """Base class: ``reg(weights)`` returns the penalty of a list of kernels as a scalar Tensor."""
 
     def __call__(self, weights: list) -> Tensor:
+        if not isinstance(weights, (list, tuple)) or not all(isinstance(w, Tensor) for w in weights):
+            raise ValueError(f"{type(self).__name__}: weights must be a list of Tensors (the kernels). "
+                             f"Received: weights={_checks.echo(weights)}")
+        if not weights:
+            return Tensor(0.0)  # an empty sum: no kernels, no penalty
         terms = [self.penalty(w) for w in weights]
         total = terms[0]
         for term in terms[1:]:

@@ -7,10 +7,17 @@ import math
 from . import _checks
 
 
+MAX_STEPS = 10**12  # more optimizer steps than any run takes: a larger count is a mistake
+
+
 class Schedule(_checks.Configurable):
-    """Base class: ``schedule(step)`` returns the learning rate for that optimizer step."""
+    """Base class: ``schedule(step)`` returns the learning rate for that optimizer step (an int >= 0)."""
 
     def __call__(self, step: int) -> float:
+        return self.at(_checks.integer(type(self).__name__, "step", step, low=0))
+
+    def at(self, step: int) -> float:
+        """The learning rate at a validated step (subclasses define it)."""
         raise NotImplementedError
 
 
@@ -26,11 +33,11 @@ class CosineDecay(Schedule):
 
     def __init__(self, lr: float, decay_steps: int, alpha: float = 0.0, warmup_steps: int = 0):
         self.lr = _checks.real("CosineDecay", "lr", lr, low=0.0, low_open=True)
-        self.decay_steps = _checks.positive_int("CosineDecay", "decay_steps", decay_steps)
+        self.decay_steps = _checks.positive_int("CosineDecay", "decay_steps", decay_steps, high=MAX_STEPS)
         self.alpha = _checks.real("CosineDecay", "alpha", alpha, low=0.0, high=1.0)
-        self.warmup_steps = 0 if warmup_steps == 0 else _checks.positive_int("CosineDecay", "warmup_steps", warmup_steps)
+        self.warmup_steps = _checks.integer("CosineDecay", "warmup_steps", warmup_steps, low=0, high=MAX_STEPS)
 
-    def __call__(self, step):
+    def at(self, step):
         if step < self.warmup_steps:
             return self.lr * (step + 1) / self.warmup_steps
         progress = min(step - self.warmup_steps, self.decay_steps) / self.decay_steps
@@ -51,10 +58,10 @@ class ExponentialDecay(Schedule):
 
     def __init__(self, lr: float, decay_steps: int, rate: float):
         self.lr = _checks.real("ExponentialDecay", "lr", lr, low=0.0, low_open=True)
-        self.decay_steps = _checks.positive_int("ExponentialDecay", "decay_steps", decay_steps)
+        self.decay_steps = _checks.positive_int("ExponentialDecay", "decay_steps", decay_steps, high=MAX_STEPS)
         self.rate = _checks.real("ExponentialDecay", "rate", rate, low=0.0, low_open=True, high=1.0)
 
-    def __call__(self, step):
+    def at(self, step):
         return self.lr * self.rate ** (step / self.decay_steps)
 
     def get_config(self):
