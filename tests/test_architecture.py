@@ -58,3 +58,70 @@ def test_the_core_does_not_import_the_views_experiments_or_cli(path):
     allowed = {"neurona.viz.plots"} if path.name == "callbacks.py" else set()
     assert not {n for n in names if n.split(".")[1] in ("viz", "experiments", "cli")} - allowed
     assert not _third_party(_imports(path)) - {"tqdm.auto"}  # tqdm: the lazy progress bar
+
+
+# ----- layering: the import graph has no cycle ----------------------------------------------------------
+
+def _module_name(path: pathlib.Path) -> str:
+    parts = list(path.relative_to(SRC.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _import_graph(packages_whole: bool = False) -> dict:
+    """Module → the neurona modules it imports (anywhere in it, lazy imports included).
+
+    With ``packages_whole``, each sub-package (autodiff, layers, datasets, …) is one node.
+    """
+    modules = {_module_name(p): p for p in _modules()}
+    unit = (lambda m: ".".join(m.split(".")[:2])) if packages_whole else (lambda m: m)
+    graph = {}
+    for name, path in modules.items():
+        targets = graph.setdefault(unit(name), set())
+        for imported in _imports(path):
+            while imported and imported not in modules:  # "neurona.autodiff.Tensor" → "neurona.autodiff"
+                imported = imported.rpartition(".")[0]
+            if imported and unit(imported) != unit(name):
+                targets.add(unit(imported))
+    return graph
+
+
+def _find_cycle(graph: dict) -> list:
+    """One cycle of the graph as a list of modules, or [] (iterative depth-first search)."""
+    state = {}  # 1: on the current path, 2: done
+    for root in sorted(graph):
+        if root in state:
+            continue
+        path, stack = [], [(root, iter(sorted(graph[root])))]
+        state[root] = 1
+        path.append(root)
+        while stack:
+            node, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                stack.pop()
+                path.pop()
+                state[node] = 2
+            elif state.get(child) == 1:
+                return path[path.index(child):] + [child]
+            elif child not in state:
+                state[child] = 1
+                path.append(child)
+                stack.append((child, iter(sorted(graph[child]))))
+    return []
+
+
+def test_the_import_graph_of_modules_and_sub_packages_has_no_cycle():
+    assert _find_cycle(_import_graph(packages_whole=True)) == []
+
+
+def test_the_cycle_finder_finds_a_cycle():  # the control
+    assert _find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == ["a", "b", "c", "a"]
+    assert _find_cycle({"a": {"b"}, "b": set()}) == []
+
+
+def test_models_own_structure_training_owns_the_loop_saving_owns_the_format():
+    graph = _import_graph(packages_whole=True)
+    assert "neurona.training" in graph["neurona.models"]  # fit/evaluate delegate to the loop
+    assert "neurona.models" not in graph["neurona.training"]  # the loop drives any model; it never imports one
+    for lower in ("neurona.saving", "neurona.checkpoints", "neurona.callbacks", "neurona.layers"):
+        assert not {"neurona.models", "neurona.training"} & graph[lower], lower

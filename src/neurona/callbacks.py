@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import math
+import os
 import sys
 
 import numpy as np
 
-from . import _checks
+from . import _checks, _state
 
 
-class History:
+class History(_state.Stateful):
     """Per-epoch metrics of one ``fit``: ``history.history["loss"]``, ``["accuracy"]``, ``["val_loss"]``, …
 
     Attributes:
@@ -27,6 +28,27 @@ class History:
         self.epoch.append(epoch)
         for key, value in logs.items():
             self.history.setdefault(key, []).append(float(value))
+
+    def state_dict(self) -> dict:
+        return {"epoch": list(self.epoch), "history": {k: list(v) for k, v in self.history.items()}}
+
+    def check_state(self, state) -> None:
+        _state.fields(state, ("epoch", "history"), "history state")
+        epochs, metrics = state["epoch"], state["history"]
+        if not isinstance(epochs, list) or not isinstance(metrics, dict):
+            raise _state.StateError("history state: epoch must be a list and history a dict")
+        for i, e in enumerate(epochs):
+            _state.integer(e, f"history epoch[{i}]")
+        for key, values in metrics.items():
+            if not isinstance(values, list) or len(values) != len(epochs):
+                raise _state.StateError(f"history {key!r:.40} must be a list of {len(epochs)} numbers")
+            for i, v in enumerate(values):
+                _state.real(v, f"history {key!r:.40}[{i}]")
+
+    def set_state(self, state: dict) -> None:
+        self.epoch[:] = state["epoch"]
+        self.history.clear()
+        self.history.update({k: [float(v) for v in values] for k, values in state["history"].items()})
 
     @property
     def last(self) -> dict:
@@ -50,10 +72,18 @@ class History:
         return f"History({len(self)} epochs: {last})"
 
 
-class Callback:
-    """Base class: override any of the hooks; ``self.model`` is set when training starts."""
+class Callback(_state.Stateful):
+    """Base class: override any of the hooks; ``self.model`` is set when training starts.
+
+    A callback that remembers something across epochs gives and takes it through the state
+    protocol (``state_dict``/``check_state``/``set_state``), so checkpoints resume it exactly;
+    ``get_config`` names its settings, so a checkpoint of a run with other settings is refused.
+    """
 
     model = None
+
+    def get_config(self) -> dict:
+        return {}
 
     def on_train_begin(self): pass
     def on_batch_end(self, step: int, logs: dict): pass
@@ -62,15 +92,36 @@ class Callback:
     def on_train_end(self): pass
 
 
-class CallbackList:
-    """Calls each hook on every callback in order."""
+class CallbackList(_state.Stateful):
+    """Calls each hook on every callback in order; its state is the list of theirs."""
 
     def __init__(self, callbacks: list, model):
         for cb in callbacks:
             if not isinstance(cb, Callback):
                 raise TypeError(f"fit: callbacks must be Callback instances. Received: {cb!r:.80}")
             cb.model = model
-        self.callbacks = callbacks
+        self.callbacks, self.model = callbacks, model
+
+    def append(self, callback: Callback) -> None:
+        callback.model = self.model
+        self.callbacks.append(callback)
+
+    def get_config(self) -> list:
+        return [{"class": type(cb).__qualname__, "config": cb.get_config()} for cb in self.callbacks]
+
+    def state_dict(self) -> dict:
+        return {"callbacks": [cb.state_dict() for cb in self.callbacks]}
+
+    def check_state(self, state) -> None:
+        _state.fields(state, ("callbacks",), "callbacks state")
+        if not isinstance(state["callbacks"], list) or len(state["callbacks"]) != len(self.callbacks):
+            raise _state.StateError(f"callbacks state: expected the states of {len(self.callbacks)} callbacks")
+        for cb, cb_state in zip(self.callbacks, state["callbacks"]):
+            cb.check_state(cb_state)
+
+    def set_state(self, state: dict) -> None:
+        for cb, cb_state in zip(self.callbacks, state["callbacks"]):
+            cb.set_state(cb_state)
 
     def _each(self, hook: str, *args) -> None:
         for cb in self.callbacks:
@@ -90,11 +141,12 @@ def _format(logs: dict) -> str:
 class ProgressBar(Callback):
     """A progress bar over epochs with the latest loss and accuracy (tqdm if installed, else text lines).
 
-    Epochs with many steps also get an inner bar with the running loss and accuracy.
+    Epochs with many steps also get an inner bar with the running loss and accuracy. A resumed
+    run's bar starts at ``initial``, the epochs already done.
     """
 
-    def __init__(self, epochs: int, name: str | None = None, stream=None):
-        self.epochs, self.name, self.stream = epochs, name, stream or sys.stderr
+    def __init__(self, epochs: int, name: str | None = None, stream=None, initial: int = 0):
+        self.epochs, self.name, self.stream, self.initial = epochs, name, stream or sys.stderr, initial
         self._bar = self._inner = None
 
     def on_train_begin(self):
@@ -105,7 +157,8 @@ class ProgressBar(Callback):
             self._every = max(1, math.ceil(self.epochs / 20))
             return
         self._tqdm = tqdm
-        self._bar = tqdm(total=self.epochs, desc=self.name or "fit", unit="epoch", file=self.stream, dynamic_ncols=True)
+        self._bar = tqdm(total=self.epochs, initial=self.initial, desc=self.name or "fit", unit="epoch",
+                         file=self.stream, dynamic_ncols=True)
 
     def on_batch_end(self, step, logs):
         if self._tqdm is None or step < 20:
@@ -135,6 +188,20 @@ class ProgressBar(Callback):
             self._bar.close()
 
 
+def _sign(where: str, mode, monitor) -> int:
+    if not isinstance(monitor, str):
+        raise ValueError(f"{where}: monitor must be a metric name (a string). Received: monitor={monitor!r:.80}")
+    if mode not in ("auto", "min", "max"):
+        raise ValueError(f"{where}: mode must be 'auto', 'min' or 'max'. Received: mode={mode!r:.80}")
+    return 1 if mode == "max" or (mode == "auto" and "acc" in monitor) else -1
+
+
+def _flag(where: str, name: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{where}: {name} must be True or False. Received: {name}={value!r:.80}")
+    return value
+
+
 class EarlyStopping(Callback):
     """Stop when a monitored metric has not improved for ``patience`` epochs.
 
@@ -143,21 +210,27 @@ class EarlyStopping(Callback):
         patience: epochs without improvement to tolerate.
         min_delta: the smallest change that counts as an improvement.
         mode: "min", "max", or "auto" (max for accuracies, min otherwise).
-        restore_best_weights: put back the best epoch's weights when training ends.
+        restore_best_weights: put back the best epoch's weights (all of them, trainable or not) when training ends.
+
+    Its memory (best value and epoch, epochs waited, the best weights) is part of a checkpoint.
     """
 
     def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0, mode: str = "auto",
                  restore_best_weights: bool = True):
-        if mode not in ("auto", "min", "max"):
-            raise ValueError(f"EarlyStopping: mode must be 'auto', 'min' or 'max'. Received: mode={mode!r}")
-        self.monitor, self.patience = monitor, _checks.positive_int("EarlyStopping", "patience", patience)
+        self.sign = _sign("EarlyStopping", mode, monitor)
+        self.monitor, self.mode = monitor, mode
+        self.patience = _checks.positive_int("EarlyStopping", "patience", patience)
         self.min_delta = _checks.real("EarlyStopping", "min_delta", min_delta, low=0.0)
-        self.sign = 1 if mode == "max" or (mode == "auto" and "acc" in monitor) else -1
-        self.restore_best_weights = restore_best_weights
-        self.best_epoch, self.stopped_epoch = None, None
+        self.restore_best_weights = _flag("EarlyStopping", "restore_best_weights", restore_best_weights)
+        self.on_train_begin()
+        self.stopped_epoch = None
+
+    def get_config(self) -> dict:
+        return {"monitor": self.monitor, "patience": self.patience, "min_delta": self.min_delta, "mode": self.mode,
+                "restore_best_weights": self.restore_best_weights}
 
     def on_train_begin(self):
-        self.best, self.best_epoch, self.wait, self.best_weights = -math.inf, None, 0, None
+        self.best, self.best_epoch, self.wait, self.best_weights, self.stopped_epoch = -math.inf, None, 0, None, None
 
     def on_epoch_end(self, epoch, logs):
         if self.monitor not in logs:
@@ -167,7 +240,7 @@ class EarlyStopping(Callback):
         if score > self.best + self.min_delta:
             self.best, self.best_epoch, self.wait = score, epoch, 0
             if self.restore_best_weights:
-                self.best_weights = [w.data.copy() for w in self.model.parameters]
+                self.best_weights = [w.data.copy() for w in self.model.weights]
             return
         self.wait += 1
         if self.wait >= self.patience:
@@ -175,8 +248,32 @@ class EarlyStopping(Callback):
 
     def on_train_end(self):
         if self.restore_best_weights and self.best_weights is not None:
-            for w, best in zip(self.model.parameters, self.best_weights):
+            for w, best in zip(self.model.weights, self.best_weights):
                 np.copyto(w.data, best)
+
+    def state_dict(self) -> dict:
+        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait,
+                "stopped_epoch": self.stopped_epoch, "best_weights": self.best_weights}
+
+    def check_state(self, state) -> None:
+        _state.fields(state, ("best", "best_epoch", "wait", "stopped_epoch", "best_weights"), "EarlyStopping state")
+        _state.real(state["best"], "EarlyStopping best", allow_inf=True)
+        _state.optional(_state.integer, state["best_epoch"], "EarlyStopping best_epoch")
+        _state.integer(state["wait"], "EarlyStopping wait")
+        _state.optional(_state.integer, state["stopped_epoch"], "EarlyStopping stopped_epoch")
+        best = state["best_weights"]
+        if best is not None:
+            weights = self.model.weights
+            if not isinstance(best, list) or len(best) != len(weights):
+                raise _state.StateError(f"EarlyStopping best_weights must be a list of {len(weights)} arrays")
+            for w, value in zip(weights, best):
+                _state.array(value, w.shape, w.dtype, f"EarlyStopping best weight {w.name}")
+
+    def set_state(self, state: dict) -> None:
+        self.best, self.best_epoch, self.wait = float(state["best"]), state["best_epoch"], state["wait"]
+        self.stopped_epoch = state["stopped_epoch"]
+        best = state["best_weights"]
+        self.best_weights = None if best is None else [value.copy() for value in best]
 
 
 class ModelCheckpoint(Callback):
@@ -186,14 +283,20 @@ class ModelCheckpoint(Callback):
         path: file to write; ``{epoch}`` in it is replaced by the epoch number (1-based).
         monitor, mode: as in EarlyStopping (used with save_best_only).
         save_best_only: write only when ``monitor`` improves.
+
+    The best value so far is part of a checkpoint, so a resumed run never overwrites a better file.
     """
 
     def __init__(self, path, monitor: str = "val_loss", save_best_only: bool = False, mode: str = "auto"):
-        self.path, self.monitor, self.save_best_only = str(path), monitor, save_best_only
-        if mode not in ("auto", "min", "max"):
-            raise ValueError(f"ModelCheckpoint: mode must be 'auto', 'min' or 'max'. Received: mode={mode!r}")
-        self.sign = 1 if mode == "max" or (mode == "auto" and "acc" in monitor) else -1
+        if not isinstance(path, (str, os.PathLike)) or not str(path):
+            raise ValueError(f"ModelCheckpoint: path must be a file path. Received: path={path!r:.80}")
+        self.sign = _sign("ModelCheckpoint", mode, monitor)
+        self.path, self.monitor, self.mode = str(path), monitor, mode
+        self.save_best_only = _flag("ModelCheckpoint", "save_best_only", save_best_only)
         self.best = -math.inf
+
+    def get_config(self) -> dict:
+        return {"path": self.path, "monitor": self.monitor, "save_best_only": self.save_best_only, "mode": self.mode}
 
     def on_train_begin(self):
         self.best = -math.inf
@@ -207,3 +310,13 @@ class ModelCheckpoint(Callback):
                 return
             self.best = score
         self.model.save(self.path.replace("{epoch}", str(epoch + 1)))
+
+    def state_dict(self) -> dict:
+        return {"best": self.best}
+
+    def check_state(self, state) -> None:
+        _state.fields(state, ("best",), "ModelCheckpoint state")
+        _state.real(state["best"], "ModelCheckpoint best", allow_inf=True)
+
+    def set_state(self, state: dict) -> None:
+        self.best = float(state["best"])

@@ -1,71 +1,157 @@
-"""Training checkpoints: weights, optimizer state, random-generator states and history, written atomically.
+"""Training checkpoints: the run's signature plus the state of everything that changes while training.
 
-Resuming from one continues exactly where the run was: the same batches, the same
-dropout masks, the same updates — a resumed run ends bit for bit where an
-uninterrupted one would. Like model files, checkpoints hold JSON and arrays only.
+A checkpoint is the sum of its participants' states (the model's weights and generators, the
+optimizer's slots, the shuffling generator, the callbacks, the history, the run's progress),
+each given and taken through the state protocol of ``neurona._state``. Resuming from one
+continues exactly where the run was: a resumed run ends bit for bit where an uninterrupted
+one would. Restoring is all or nothing: the whole file is read and checked, every participant
+checks its part, and only then does anything change.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import numpy as np
 
 from . import saving
-from ._files import atomic_write
+from ._state import StateError
 
-FORMAT, VERSION = "neurona.checkpoint", 1
-_CONFIG_KEY = "__checkpoint__"
-
-
-def _run_signature(model, plan, n_samples: int, epochs: int) -> dict:
-    """What must match for a checkpoint to belong to this run."""
-    return {"model": saving.model_config(model) | {"weights": None}, "optimizer": type(plan.opt).__name__,
-            "optimizer_config": repr(plan.opt.get_config()), "loss": repr(plan.loss), "reg": repr(plan.reg),
-            "batch_size": plan.batch_size, "n_samples": n_samples}
+FORMAT, VERSION = "neurona.checkpoint", 2
+_KEY = "__checkpoint__"
+_ARRAY = "__array__"
+_ARRAY_DTYPES = ("float16", "float32", "float64", "int64")
+_SAMPLED_ROWS = 1024
 
 
-def save(path, model, plan, history, epochs_done: int, n_samples: int, epochs: int) -> None:
-    """Write the state after ``epochs_done`` complete epochs to ``path`` (atomically)."""
-    arrays = {f"w{i}": p.data for i, p in enumerate(model.parameters)}
-    arrays.update({f"opt.{k}": v for k, v in plan.opt.state_dict()["arrays"].items() if not k.endswith(".scratch")})
-    layer_rngs = {str(i): layer.rng.bit_generator.state for i, layer in enumerate(model.layers) if hasattr(layer, "rng")}
-    meta = {"format": FORMAT, "version": VERSION, "epochs_done": epochs_done,
-            "signature": _run_signature(model, plan, n_samples, epochs),
-            "history": {"epoch": history.epoch, "history": history.history},
-            "optimizer_iterations": plan.opt.iterations, "shuffle_rng": plan.rng.bit_generator.state,
-            "layer_rngs": layer_rngs}
-    arrays[_CONFIG_KEY] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
-    with atomic_write(path) as f:
-        np.savez(f, **arrays)
+# ----- what a checkpoint must match -----
+def describe(obj):
+    """A JSON value naming ``obj`` and its configuration (for a run's signature)."""
+    config = obj.get_config() if hasattr(obj, "get_config") else obj
+    value = config if obj is config else {"class": type(obj).__name__, "config": config}
+    return json.loads(json.dumps(value, default=repr))
 
 
-def restore(path, model, plan, history, n_samples: int, epochs: int) -> int:
-    """Load the checkpoint at ``path`` into the model, optimizer, generators and history; return epochs done."""
-    meta, arrays = _read(path)
-    if meta["signature"] != json.loads(json.dumps(_run_signature(model, plan, n_samples, epochs))):
-        raise ValueError(f"{path}: this checkpoint belongs to a different run (model, optimizer, loss, batch size "
-                         "or data differ); delete it or write this run's checkpoints elsewhere")
-    for i, p in enumerate(model.parameters):
-        p.data[...] = _array(arrays, f"w{i}", p.shape, path)
-    state = {"iterations": meta["optimizer_iterations"],
-             "arrays": {k[4:]: v for k, v in arrays.items() if k.startswith("opt.")}}
-    plan.opt.load_state_dict(state)
-    plan.rng.bit_generator.state = meta["shuffle_rng"]
-    for index, rng_state in meta["layer_rngs"].items():
-        model.layers[int(index)].rng.bit_generator.state = rng_state
-    history.epoch[:] = meta["history"]["epoch"]
-    history.history.clear()
-    history.history.update(meta["history"]["history"])
-    return int(meta["epochs_done"])
+def fingerprint(array: np.ndarray) -> dict:
+    """Shape, dtype and a digest of up to 1024 evenly spaced samples (cheap on any size of data)."""
+    rows = np.unique(np.linspace(0, len(array) - 1, num=min(len(array), _SAMPLED_ROWS)).astype(np.int64))
+    digest = hashlib.blake2b(np.ascontiguousarray(array[rows]).tobytes(), digest_size=16).hexdigest()
+    return {"shape": list(array.shape), "dtype": array.dtype.str, "digest": digest}
 
 
-def _array(arrays: dict, key: str, shape: tuple, path) -> np.ndarray:
-    value = arrays.get(key)
-    if value is None or value.shape != shape:
-        raise ValueError(f"{path}: array {key} should have shape {shape}; found {None if value is None else value.shape}")
-    return value
+_WHAT = {"model": "the model's architecture", "loss": "the loss", "optimizer": "the optimizer or its settings",
+         "regularizer": "the regularizer", "batch_size": "the batch size", "seed": "the seed", "epochs": "epochs",
+         "callbacks": "the callbacks or their settings", "data": "the training or test data"}
 
 
-def _read(path) -> tuple:
-    return saving.read_archive(path, _CONFIG_KEY, FORMAT, VERSION, "checkpoint")
+def _differences(stored, current: dict) -> list:
+    if not isinstance(stored, dict):
+        return ["everything (the signature is not a dict)"]
+    keys = sorted(set(stored) | set(current))
+    return [_WHAT.get(k, repr(k)[:40]) + _detail(k, stored.get(k), current.get(k))
+            for k in keys if stored.get(k) != current.get(k)]
+
+
+def _detail(key: str, stored, current) -> str:
+    if key in ("batch_size", "seed", "epochs"):
+        return f" ({stored!r:.40} in the file, {current!r:.40} now)"
+    if key == "data" and isinstance(stored, dict):
+        parts = [k for k in ("x", "y", "test") if stored.get(k) != current.get(k)]
+        return f" ({', '.join(parts)} differ in shape, dtype or content)"
+    return ""
+
+
+# ----- writing -----
+def save(path, signature: dict, participants: dict) -> None:
+    """Write the signature and every participant's state to ``path``, atomically."""
+    arrays = {}
+    state = {name: _pack(p.state_dict(), arrays) for name, p in participants.items()}
+    saving.write_archive(path, _KEY, {"format": FORMAT, "version": VERSION, "signature": signature,
+                                      "state": state}, arrays)
+
+
+def _pack(tree, arrays: dict):
+    """``tree`` with each array replaced by a reference to an archive member of its own."""
+    if isinstance(tree, np.ndarray):
+        name = f"a{len(arrays)}"
+        arrays[name] = tree
+        return {_ARRAY: name, "shape": list(tree.shape), "dtype": tree.dtype.name}
+    if isinstance(tree, dict):
+        return {k: _pack(v, arrays) for k, v in tree.items()}
+    if isinstance(tree, (list, tuple)):
+        return [_pack(v, arrays) for v in tree]
+    return tree
+
+
+# ----- reading -----
+def restore(path, signature: dict, participants: dict, budget: int) -> None:
+    """Load the checkpoint at ``path`` into ``participants``, all or nothing.
+
+    Args:
+        signature: this run's; the file's must equal it (a ValueError names what differs).
+        participants: name → object with the state protocol, as given to ``save``.
+        budget: the most bytes of arrays the file may declare (it is refused before reading if more).
+    """
+    with saving.Archive(path, _KEY, FORMAT, (VERSION,), "checkpoint") as archive:
+        meta = archive.description
+        stored = json.loads(json.dumps(signature))
+        if meta.get("signature") != stored:
+            raise ValueError(f"{path}: this checkpoint belongs to a different run: "
+                             f"{'; '.join(_differences(meta.get('signature'), stored))} differ. Delete it, or "
+                             "write this run's checkpoints to another path")
+        state = meta.get("state")
+        if not isinstance(state, dict) or set(state) != set(participants):
+            raise ValueError(f"{path}: the checkpoint's state must hold {sorted(participants)}")
+        refs = []
+        _collect(state, refs, path)
+        declared = sum(int(np.prod(ref["shape"])) * np.dtype(ref["dtype"]).itemsize for ref in refs)
+        if declared > budget:
+            raise ValueError(f"{path}: the checkpoint declares {declared:,} bytes of arrays, more than a run of "
+                             f"this model can hold ({budget:,}); refused before reading")
+        if archive.names - {_KEY} != {ref[_ARRAY] for ref in refs}:
+            raise ValueError(f"{path}: the checkpoint's arrays do not match its description")
+        arrays = {ref[_ARRAY]: archive.array(ref[_ARRAY], tuple(ref["shape"]), ref["dtype"]) for ref in refs}
+    state = _unpack(state, arrays)
+    for name, participant in participants.items():
+        try:
+            participant.check_state(state[name])
+        except StateError as exc:
+            raise ValueError(f"{path}: {name}: {exc}"[:1000]) from None
+    for name, participant in participants.items():
+        participant.set_state(state[name])
+
+
+def _collect(tree, refs: list, path) -> None:
+    """Every array reference in ``tree``, each checked (iteratively: a deep tree cannot exhaust the stack)."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict) and _ARRAY in node:
+            shape = node.get("shape")
+            ok = (set(node) == {_ARRAY, "shape", "dtype"} and isinstance(node[_ARRAY], str)
+                  and isinstance(shape, list) and all(saving._is_int(d, 0) for d in shape)
+                  and node["dtype"] in _ARRAY_DTYPES)
+            if not ok:
+                raise ValueError(f"{path}: a malformed array reference in the checkpoint: {node!r:.120}")
+            refs.append(node)
+        elif isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+
+
+def _unpack(tree, arrays: dict):
+    if isinstance(tree, dict) and _ARRAY in tree:
+        return arrays[tree[_ARRAY]]
+    if isinstance(tree, dict):
+        return {k: _unpack(v, arrays) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [_unpack(v, arrays) for v in tree]
+    return tree
+
+
+def read(path) -> dict:
+    """The description of the checkpoint at ``path`` (format, version, signature, state with array references)."""
+    with saving.Archive(path, _KEY, FORMAT, (VERSION,), "checkpoint") as archive:
+        return archive.description

@@ -1,19 +1,240 @@
 """Models: ``Network`` (layers added one after another, the practical's API) and ``Model`` (functional).
 
-Both are a list of layers plus a list of *steps*: step k applies one layer to earlier
-values (value 0 is the model's input). Training, prediction and saving work on that.
+A model is its structure: a list of distinct layers plus a list of *steps*, where step k
+applies one layer to earlier values (value 0 is the model's input). This module owns
+building, forward, predict, summary, weights, state and the description a file stores;
+``training`` owns the loop (``fit``/``evaluate`` delegate to it) and ``saving`` the file format.
 """
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
-from . import saving
-from .layers import Concatenate, Layer, SymbolicTensor
-from .training import Trainer
+from . import _checks, _inputs, _state, layers as layer_module, saving, training
+from .autodiff import Tensor, no_grad
+from .layers import Layer, SymbolicTensor
+
+_PREDICT_BATCH = training.PREDICT_BATCH
+_FROM_FILE = "file"  # the weights' origin after models.load: not drawn from any seed
 
 
-class Model(Trainer):
+class BaseModel(_state.Stateful):
+    """What Network and Model share. Subclasses provide ``steps``.
+
+    Attributes:
+        layers: the distinct layers, in the order they were first used.
+        weights: every weight Tensor (trainable or not), each once even if its layer is used twice.
+        trainable_weights: the weights the optimizer steps (``parameters`` is the same list).
+    """
+
+    def __init__(self, name: str | None, dtype, seed: int | None):
+        where = type(self).__name__
+        if name is not None and not isinstance(name, str):
+            raise ValueError(f"{where}: name must be a string. Received: name={name!r:.80}")
+        try:
+            resolved = np.dtype(dtype)
+        except (TypeError, ValueError):
+            resolved = None
+        if resolved not in (np.dtype(np.float32), np.dtype(np.float64)):
+            raise ValueError(f"{where}: dtype must be float32 or float64. Received: dtype={dtype!r:.80}")
+        self.name, self.dtype, self.seed = name, resolved, _checks.seed(where, seed)
+        self.layers, self.input_shape, self.built, self.weights_seed = [], None, False, None
+        self.stop_training, self.loss, self.history = False, None, None
+
+    @property
+    def steps(self) -> list:
+        raise NotImplementedError
+
+    def _name_layers(self) -> None:
+        for index, layer in enumerate(self.layers):
+            if layer.name is None:
+                layer.name = f"{type(layer).__name__.lower()}_{index}"
+
+    def _check_step(self, layer: Layer, input_shapes) -> None:
+        """A hook for subclasses to validate a step while building."""
+
+    # ----- shapes and weights -----
+    def _walk_shapes(self):
+        """(layer index, layer input shape(s)) for every step, computed from shapes alone."""
+        if self.input_shape is None:
+            raise ValueError(f"{type(self).__name__}: the input shape is unknown; give the first layer "
+                             "input_dim=..., or call fit() / build(input_shape)")
+        shapes = [tuple(self.input_shape)]
+        for index, sources, as_list in self.steps:
+            inputs = [shapes[i] for i in sources]
+            layer_input = inputs if as_list else inputs[0]
+            yield index, layer_input
+            shapes.append(tuple(self.layers[index].compute_output_shape(layer_input)))
+
+    def output_shapes(self) -> list:
+        """The per-sample shape after each step."""
+        return [tuple(self.layers[index].compute_output_shape(shape)) for index, shape in self._walk_shapes()]
+
+    def weight_shapes(self) -> list:
+        """``(name, shape)`` of every weight, in ``weights`` order, computed without drawing any."""
+        shapes, first_input = [], {}
+        for index, layer_input in self._walk_shapes():
+            first_input.setdefault(index, layer_input)
+        for index, layer in enumerate(self.layers):
+            if index in first_input:
+                shapes += [(f"{layer.name}/{key}", tuple(shape))
+                           for key, shape in layer.weight_shapes(first_input[index]).items()]
+        return shapes
+
+    def build(self, input_shape=None, seed=None) -> None:
+        """Create every layer's weights for inputs of ``input_shape`` (per sample).
+
+        Args:
+            input_shape: one sample's shape; needed unless the first layer gave input_dim.
+            seed: an int; default the model's seed. Each layer draws from its own stream,
+                so ``build(seed=s)`` then ``fit(seed=s)`` equals ``fit(seed=s)`` alone.
+        """
+        if self.built:
+            return
+        if input_shape is not None:
+            self.input_shape = tuple(_checks.positive_int("build", "input_shape", d) for d in input_shape)
+        if not self.layers:
+            raise ValueError(f"{type(self).__name__}: the model has no layers; add some with model.add(...)")
+        seed = self.seed if seed is None else _checks.seed("build", seed)
+        streams = _state.streams(seed)[0].spawn(len(self.layers))
+        for index, layer_input in self._walk_shapes():
+            layer = self.layers[index]
+            self._check_step(layer, layer_input)
+            if not layer.built:
+                layer._build(layer_input, np.random.default_rng(streams[index]), self.dtype)
+        self.built, self.weights_seed = True, seed
+
+    @property
+    def weights(self) -> list:
+        """Every weight Tensor, trainable or not, layer by layer; each once."""
+        return _unique(w for layer in self.layers for w in layer.weights)
+
+    @property
+    def trainable_weights(self) -> list:
+        """The weights the optimizer steps, layer by layer; each once (a shared layer is stepped once)."""
+        return _unique(w for layer in self.layers for w in layer.trainable_weights)
+
+    parameters = trainable_weights  # the practical's name
+
+    @property
+    def regularized_weights(self) -> list:
+        return _unique(w for layer in self.layers for w in layer.regularized_weights)
+
+    # ----- computing -----
+    def forward(self, x, training: bool = False) -> Tensor:
+        """Run the steps on a batch ``x`` (a Tensor or array) and return the output Tensor; builds on first use."""
+        values = [x if isinstance(x, Tensor) else Tensor(np.asarray(x, dtype=self.dtype))]
+        if not self.built:
+            self.build(self.input_shape or values[0].shape[1:])
+        for index, sources, as_list in self.steps:
+            args = [values[i] for i in sources]
+            values.append(self.layers[index].call(args if as_list else args[0], training))
+        return values[-1]
+
+    __call__ = forward
+
+    def predict(self, x, batch_size: int | None = None) -> np.ndarray:
+        """The network's outputs for ``x``, computed in batches without recording a graph."""
+        x = _inputs.as_samples("predict", "x", x, min_ndim=2)
+        self.require_built("predict", x)
+        batch_size = _PREDICT_BATCH if batch_size is None else _checks.positive_int("predict", "batch_size", batch_size)
+        with no_grad(), np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below, with advice
+            parts = [self.forward(self.batch(x[i:i + batch_size])).data for i in range(0, len(x), batch_size)]
+        out = np.concatenate(parts)
+        _inputs.check_outputs("predict", out, x)
+        return out
+
+    def batch(self, x: np.ndarray) -> Tensor:
+        """Rows of data as a Tensor of the model's dtype."""
+        return Tensor(x.astype(self.dtype, copy=False))
+
+    def require_built(self, where: str, x: np.ndarray) -> None:
+        """Build from the known input shape if needed, and check that ``x`` fits the model."""
+        if not self.built:
+            if self.input_shape is None:
+                raise ValueError(f"{where}: the model is not built yet; call fit() first, or give the first layer "
+                                 "input_dim=..., or call build(input_shape)")
+            self.build()
+        _inputs.check_width(where, x, self.input_shape)
+        _inputs.check_range(where, x, self.dtype)
+
+    # ----- training (the loop lives in neurona.training) -----
+    def fit(self, x, y, test_data=None, epochs: int = 1, loss="mse", opt=None, reg=None, name: str | None = None,
+            batch_size: int | None = None, callbacks=None, verbose: int = 1, seed: int | None = None,
+            checkpoint=None):
+        return training.fit(self, x, y, test_data=test_data, epochs=epochs, loss=loss, opt=opt, reg=reg, name=name,
+                            batch_size=batch_size, callbacks=callbacks, verbose=verbose, seed=seed,
+                            checkpoint=checkpoint)
+
+    fit.__doc__ = training.fit.__doc__
+
+    def evaluate(self, x, y, loss=None, reg=None, batch_size: int | None = None) -> dict:
+        return training.evaluate(self, x, y, loss=loss, reg=reg, batch_size=batch_size)
+
+    evaluate.__doc__ = training.evaluate.__doc__
+
+    def check_seed(self, seed: int | None) -> None:
+        """Warn when ``fit(seed=...)`` cannot decide the weights because they were drawn with another seed."""
+        if seed is not None and self.built and self.weights_seed != _FROM_FILE and self.weights_seed != seed:
+            drawn = "fresh entropy (seed=None)" if self.weights_seed is None else f"seed={self.weights_seed}"
+            warnings.warn(f"fit: the weights were already drawn with {drawn} (by build, summary, predict or an "
+                          f"earlier fit), so seed={seed} only drives the shuffling; build a new model, or call "
+                          f"build(seed={seed}) first, for a run that seed={seed} fully decides", stacklevel=5)
+
+    # ----- description, state and persistence -----
+    def summary(self) -> str:
+        """Each layer with its output shape and parameter count (also printed). Draws no weights."""
+        text = summary_table(self)
+        print(text)
+        return text
+
+    def get_config(self) -> dict:
+        """Everything needed to rebuild the model except its weight values (the JSON a model file holds)."""
+        config = {"class": type(self).__name__, "name": self.name, "dtype": self.dtype.name, "seed": self.seed,
+                  "input_shape": list(self.input_shape) if self.input_shape else None,
+                  "layers": [{"class": type(layer).__name__, "config": layer.get_config()} for layer in self.layers],
+                  "steps": [[i, list(sources), as_list] for i, sources, as_list in self.steps]}
+        if self.loss is not None:
+            from . import losses
+
+            config["loss"] = losses.serialize(self.loss)
+        return config
+
+    def state_dict(self) -> dict:
+        """Every layer's state: its weights (trainable or not) and its random generators."""
+        return {"layers": [layer.state_dict() for layer in self.layers]}
+
+    def check_state(self, state) -> None:
+        _state.fields(state, ("layers",), "model state")
+        if not isinstance(state["layers"], list) or len(state["layers"]) != len(self.layers):
+            raise _state.StateError(f"model state: expected {len(self.layers)} layer states")
+        for layer, layer_state in zip(self.layers, state["layers"]):
+            layer.check_state(layer_state)
+
+    def set_state(self, state: dict) -> None:
+        for layer, layer_state in zip(self.layers, state["layers"]):
+            layer.set_state(layer_state)
+
+    def save(self, path) -> None:
+        """Write config (JSON) and weights into one ``.npz`` file, atomically. No pickle."""
+        if not self.built:
+            self.build()
+        saving.save_model(path, self.get_config(), [(name, w.data) for (name, _), w in
+                                                     zip(self.weight_shapes(), self.weights)])
+
+
+def _unique(tensors) -> list:
+    seen, out = set(), []
+    for t in tensors:
+        if id(t) not in seen:
+            seen.add(id(t))
+            out.append(t)
+    return out
+
+
+class Model(BaseModel):
     """A model from the functional API: the graph of layer calls between an Input and an output.
 
     Args:
@@ -41,21 +262,11 @@ class Model(Trainer):
         super().__init__(name, dtype, seed)
         self.input_shape = inputs.shape
         self.layers, self._steps = _trace(inputs, outputs)
+        self._name_layers()
 
     @property
     def steps(self) -> list:
         return self._steps
-
-    @classmethod
-    def _from_steps(cls, layers: list, steps: list, name=None, dtype="float32", seed=None) -> "Model":
-        """A Model from its stored layers and steps (used when loading a file)."""
-        model = cls.__new__(cls)
-        Trainer.__init__(model, name, dtype, seed)
-        for position, (index, sources, _) in enumerate(steps):
-            if not 0 <= index < len(layers) or not all(0 <= s <= position for s in sources):
-                raise ValueError(f"step {position} refers to layer {index} or values {sources} that do not exist")
-        model.layers, model._steps, model.input_shape = layers, steps, None
-        return model
 
 
 def _trace(inputs: SymbolicTensor, outputs: SymbolicTensor) -> tuple:
@@ -82,11 +293,12 @@ def _trace(inputs: SymbolicTensor, outputs: SymbolicTensor) -> tuple:
     return layers, steps
 
 
-class Network(Model):
+class Network(BaseModel):
     """A stack of layers, each fed by the previous one: the practical's ``models.Network()``.
 
-    ``layers.Concatenate(input_dim)`` inside a Network joins the previous output with the
-    network's input.
+    A layer that declares ``joins_input`` (``layers.Concatenate(input_dim)``) joins the previous
+    output with the network's input. The same layer object added twice is one layer used
+    twice: its weights are shared, stepped once per batch, and stay tied when saved.
 
     Args:
         layers: optional list of layers to add.
@@ -100,15 +312,17 @@ class Network(Model):
     """
 
     def __init__(self, layers: list | None = None, name: str | None = None, dtype="float32", seed: int | None = None):
-        Trainer.__init__(self, name, dtype, seed)
-        self.layers, self.input_shape = [], None
+        super().__init__(name, dtype, seed)
+        self._order = []  # the layer index of each step
+        if layers is not None and not isinstance(layers, (list, tuple)):
+            raise TypeError(f"Network: layers must be a list of layers. Received: {type(layers).__name__}")
         for layer in layers or []:
             self.add(layer)
 
     def add(self, layer) -> None:
         """Append a layer (or ``layers.Input(shape)`` first, to fix the input shape)."""
         if isinstance(layer, SymbolicTensor) and layer.layer is None:
-            if self.layers:
+            if self._order:
                 raise ValueError("Network.add: an Input can only be added before any layer")
             self.input_shape = layer.shape
             return
@@ -116,46 +330,93 @@ class Network(Model):
             raise TypeError(f"Network.add: expected a layer. Received: {layer!r:.80} ({type(layer).__name__})")
         if self.built:
             raise ValueError("Network.add: the network is already built (it has weights); create a new Network")
-        if not self.layers and self.input_shape is None and getattr(layer, "input_dim", None) is not None:
+        if not self._order and self.input_shape is None and getattr(layer, "input_dim", None) is not None:
             self.input_shape = (layer.input_dim,)
-        self.layers.append(layer)
+        index = next((i for i, known in enumerate(self.layers) if known is layer), None)
+        if index is None:
+            index = len(self.layers)
+            self.layers.append(layer)
+        self._order.append(index)
+        self._name_layers()
 
     @property
     def steps(self) -> list:
-        steps = []
-        for index, layer in enumerate(self.layers):
-            joins_input = isinstance(layer, Concatenate)
-            steps.append((index, (index, 0) if joins_input else (index,), joins_input))
-        return steps
+        return [(index, (position, 0) if self.layers[index].joins_input else (position,),
+                 self.layers[index].joins_input) for position, index in enumerate(self._order)]
 
     def _check_step(self, layer: Layer, input_shapes) -> None:
-        if isinstance(layer, Concatenate) and layer.input_dim is not None:
+        if layer.joins_input and getattr(layer, "input_dim", None) is not None:
             width = int(np.prod(self.input_shape))
             if layer.input_dim != width:
-                raise ValueError(f"Concatenate: input_dim={layer.input_dim}, but the network's input has "
+                raise ValueError(f"{type(layer).__name__}: input_dim={layer.input_dim}, but the network's input has "
                                  f"{width} features")
 
 
-def load(path) -> Model:
-    """Load a model saved with ``model.save(path)``. The file holds JSON and arrays only: loading runs no code."""
-    return saving.load_model(path)
+def load(path) -> BaseModel:
+    """Load a model saved with ``model.save(path)``. The file holds JSON and arrays only: loading runs no code.
+
+    The whole file is checked (description, then every array's declared size, shape and values)
+    before any weight is allocated; a malformed one is a ValueError naming the file and the field.
+    """
+    with saving.ModelFile(path) as file:
+        try:
+            model = from_config(file.config)
+            expected = model.weight_shapes()
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{file.path}: the model description is invalid: {exc}"[:2000]) from None
+        arrays = file.weights(expected)  # checked against the layers' shapes: a forged description allocates nothing
+    try:
+        model.build()
+    except ValueError as exc:
+        raise ValueError(f"{file.path}: the model description is invalid: {exc}"[:2000]) from None
+    for tensor, value in zip(model.weights, arrays):
+        np.copyto(tensor.data, value)
+    model.weights_seed = _FROM_FILE
+    return model
 
 
-def summary_table(model: Model) -> str:
-    """The text of ``model.summary()``: each layer, its output shape and parameter count."""
+def from_config(config: dict) -> BaseModel:
+    """The model a description names, its layers configured but without weights."""
+    saving.check_description(config)
+    built_layers = [layer_module.from_config(entry) for entry in config["layers"]]
+    steps = [(index, tuple(sources), as_list) for index, sources, as_list in config["steps"]]
+    for position, (index, sources, _) in enumerate(steps):
+        if not 0 <= index < len(built_layers) or not all(0 <= s <= position for s in sources):
+            raise ValueError(f"step {position} refers to layer {index} or values {list(sources)} that do not exist")
+    kind = config["class"]
+    if kind == "Network":
+        model = Network([built_layers[index] for index, _, _ in steps], name=config["name"], dtype=config["dtype"],
+                        seed=config["seed"])
+        if model.steps != steps:
+            raise ValueError(f"the steps {config['steps']!r:.200} are not those of a Network of these layers")
+    else:
+        model = Model.__new__(Model)
+        BaseModel.__init__(model, config["name"], config["dtype"], config["seed"])
+        model.layers, model._steps = built_layers, steps
+        model._name_layers()
+    model.input_shape = tuple(config["input_shape"])
+    if "loss" in config:
+        from . import losses
+
+        model.loss = losses.deserialize(config["loss"])
+    return model
+
+
+def summary_table(model: BaseModel) -> str:
+    """The text of ``model.summary()``: each step's layer, output shape and parameter count."""
     if model.input_shape is None:
         raise ValueError("summary: the model's input shape is unknown; give the first layer input_dim=..., "
                          "or call fit()/build(input_shape) first")
-    model.build()
-    rows = [("Layer (type)", "Output shape", "Params")]
-    for (index, _, _), shape in zip(model.steps, model.output_shapes()):
+    rows, counted = [("Layer (type)", "Output shape", "Params")], set()
+    for index, layer_input in model._walk_shapes():
         layer = model.layers[index]
-        count = sum(w.size for w in layer.weights)
+        count = 0 if index in counted else sum(int(np.prod(s)) for s in layer.weight_shapes(layer_input).values())
+        counted.add(index)
+        shape = layer.compute_output_shape(layer_input)
         rows.append((f"{layer.name} ({type(layer).__name__})", str((None,) + tuple(shape)), f"{count:,}"))
     widths = [max(len(r[i]) for r in rows) + 2 for i in range(3)]
     line = "-" * sum(widths)
     body = [f"{a:<{widths[0]}}{b:<{widths[1]}}{c:>{widths[2]}}" for a, b, c in rows]
-    total = sum(w.size for w in model.parameters)
+    total = sum(int(np.prod(shape)) for _, shape in model.weight_shapes())
     title = f'Model "{model.name}"' if model.name else type(model).__name__
     return "\n".join([title, line, body[0], line, *body[1:], line, f"Total params: {total:,}"])
-

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _checks
+from . import _checks, _state
 from .schedules import Schedule
 
 # Elements of each array updated at a time, for arrays of at least 4 such pieces: the piece of param, grad and
@@ -17,7 +17,7 @@ from .schedules import Schedule
 _PIECE = 1 << 18
 
 
-class Optimizer(_checks.Configurable):
+class Optimizer(_checks.Configurable, _state.Stateful):
     """Base class. Bind the parameters once, then ``zero_grad()`` / backward / ``step()`` each batch.
 
     Args:
@@ -26,7 +26,8 @@ class Optimizer(_checks.Configurable):
     """
 
     sums_over_batch = False
-    batch_size = None
+    batch_size = None  # an optimizer that fixes the batch size says so here (BGD's bs)
+    whole_set_by_default = False  # True: without a batch size, one batch is the whole training set (BGD)
     elementwise = False  # True when _update treats each element on its own (big arrays then go in pieces)
 
     def __init__(self, lr, clipnorm: float | None = None):
@@ -91,16 +92,29 @@ class Optimizer(_checks.Configurable):
     def _update(self, param: np.ndarray, grad: np.ndarray, slots: dict, lr: float) -> None:
         raise NotImplementedError
 
+    # ----- the state protocol: the step count and every slot but the scratch space -----
     def state_dict(self) -> dict:
-        """Arrays and counters needed to resume training exactly."""
-        arrays = {f"{i}.{k}": v for i, slots in enumerate(self.slots) for k, v in slots.items()}
-        return {"iterations": self.iterations, "arrays": arrays}
+        """The step count and each bound parameter's slots (momentum, averages): what resuming needs."""
+        return {"iterations": self.iterations,
+                "slots": [{k: v for k, v in slots.items() if k != "scratch"} for slots in self.slots]}
 
-    def load_state_dict(self, state: dict) -> None:
+    def check_state(self, state) -> None:
+        where = f"optimizer {type(self).__name__}"
+        _state.fields(state, ("iterations", "slots"), f"{where} state")
+        _state.integer(state["iterations"], f"{where} iterations")
+        if not isinstance(state["slots"], list) or len(state["slots"]) != len(self.slots):
+            raise _state.StateError(f"{where}: expected slots for {len(self.slots)} parameters")
+        for i, (p, slots, stored) in enumerate(zip(self.params, self.slots, state["slots"])):
+            names = [k for k in slots if k != "scratch"]
+            _state.fields(stored, names, f"{where} slots of {p.name}")
+            for k in names:
+                _state.array(stored[k], p.shape, p.dtype, f"{where} slot {k} of {p.name}")
+
+    def set_state(self, state: dict) -> None:
         self.iterations = int(state["iterations"])
-        for key, value in state["arrays"].items():
-            index, name = key.split(".", 1)
-            np.copyto(self.slots[int(index)][name], value)
+        for slots, stored in zip(self.slots, state["slots"]):
+            for k, value in stored.items():
+                np.copyto(slots[k], value)
 
     def get_config(self) -> dict:
         return {"lr": self.lr, "clipnorm": self.clipnorm}
@@ -174,6 +188,7 @@ class BGD(SGD):
     """
 
     sums_over_batch = True
+    whole_set_by_default = True
 
     def __init__(self, lr=0.01, bs: int | None = None, momentum: float = 0.0, nesterov: bool = False, clipnorm=None):
         super().__init__(lr, momentum, nesterov, clipnorm)

@@ -275,20 +275,20 @@ def test_an_interrupted_exercise_is_marked_and_resumes_bit_for_bit(tiny_cifar, f
 
     config = _tiny("ex4", epochs=3)
     straight = cifar.run_ex4(config, tmp_path / "straight", verbose=0)
-    original, calls = training.Trainer._train_step, []
+    original, calls = training._train_step, []
 
-    def step_then_signal(self, *args, **kwargs):
+    def step_then_signal(*args, **kwargs):
         calls.append(1)
         if len(calls) == 5:
             os.kill(os.getpid(), signal.SIGINT)
-        return original(self, *args, **kwargs)
+        return original(*args, **kwargs)
 
-    monkeypatch.setattr(training.Trainer, "_train_step", step_then_signal)
+    monkeypatch.setattr(training, "_train_step", step_then_signal)
     with pytest.raises(RunInterrupted, match="interrupted by SIGINT"):
         cifar.run_ex4(config, tmp_path / "stopped", verbose=0)
     marked = json.loads((tmp_path / "stopped" / "summary.json").read_text())
     assert marked["results"]["interrupted"] == "SIGINT" and marked["headline"][0].startswith("INTERRUPTED")
-    monkeypatch.setattr(training.Trainer, "_train_step", original)
+    monkeypatch.setattr(training, "_train_step", original)
     resumed = cifar.run_ex4(config, tmp_path / "stopped", verbose=0, resume=True)
     for key, run in straight["results"].items():
         assert resumed["results"][key]["final_val_accuracy"] == run["final_val_accuracy"]

@@ -81,7 +81,7 @@ def test_saving_leaves_only_the_file_and_holds_no_pickle(saved):
         arrays = {name: archive[name] for name in archive.files}
     assert all(a.dtype != object for a in arrays.values())
     config = json.loads(arrays["__config__"].tobytes().decode())
-    assert config["format"] == "neurona.model" and config["version"] == 1
+    assert config["format"] == "neurona.model" and config["version"] == 2
     assert config["class"] == "Network" and [entry["class"] for entry in config["layers"]] == [
         "Dense", "Concatenate", "Dropout", "Dense"]
 
@@ -162,13 +162,14 @@ def test_a_missing_file_is_file_not_found(tmp_path):
     (lambda c: c["layers"][0]["config"].update({"units": -5}),
      r"the model description is invalid: Dense: units must be a positive int. Received: units=-5"),
     (lambda c: c["layers"][0]["config"].update({"callback": "print"}), r"the model description is invalid: "),
-    (lambda c: c.update({"class": "Sequential"}), r"the model description is invalid: unknown model class 'Sequential'"),
-    (lambda c: c.update({"version": 2}), r"written in model format version 2, but this neurona reads up to "
-                                         r"version 1; upgrade neurona"),
+    (lambda c: c.update({"class": "Sequential"}),
+     r"the model description is invalid: field 'class' must be 'Network' or 'Model'. Received: 'Sequential'"),
+    (lambda c: c.update({"version": 3}), r"written in model format version 3, but this neurona reads versions "
+                                         r"1, 2; upgrade neurona"),
     (lambda c: c.update({"version": "1"}), r"model format version '1'"),
     (lambda c: c.update({"format": "keras"}), r"not a neurona model file \(format='keras'\)"),
-    (lambda c: c.pop("layers"), r"the model description is invalid: 'layers'"),
-    (lambda c: c.update({"dtype": "float16"}), r"dtype must be float32 or float64. Received: dtype='float16'"),
+    (lambda c: c.pop("layers"), r"the model description is invalid: field 'layers' must be a list"),
+    (lambda c: c.update({"dtype": "float16"}), r"field 'dtype' must be 'float32' or 'float64'. Received: 'float16'"),
     (lambda c: c["weights"].pop(), r"the file holds 5 weight arrays, but its layers need 5|weight arrays"),
 ])
 def test_a_tampered_config(saved, tmp_path, change, match):
@@ -190,9 +191,9 @@ def test_a_tampered_functional_model_whose_steps_point_nowhere(tmp_path):
 
 @pytest.mark.parametrize("change, match", [
     (lambda a: a.update({"w0": np.zeros((5, 4), dtype=np.float32)}),
-     r"weight dense_0/kernel should be a float array of shape \(4, 5\); the file has \(\(5, 4\), 'float32'\)"),
+     r"weight dense_0/kernel should be a float array of shape \(4, 5\) \(float32\); the file has \(\(5, 4\), 'float32'\)"),
     (lambda a: a.update({"w1": np.zeros(5, dtype=np.int64)}),
-     r"weight dense_0/bias should be a float array of shape \(5,\); the file has \(\(5,\), 'int64'\)"),
+     r"weight dense_0/bias should be a float array of shape \(5,\) \(float32\); the file has \(\(5,\), 'int64'\)"),
     (lambda a: a.pop("w2"), r"the file holds 2 weight arrays .*but its layers need 3"),
     (lambda a: a.update({"w9": np.zeros(3, dtype=np.float32)}), r"the file holds 4 weight arrays .*but its layers need 3"),
     (lambda a: a.update({"w2": a.pop("w0")}) or a.update({"w0": np.zeros((4, 5), np.float32)})

@@ -61,7 +61,7 @@ class PoisonScale(layers.Layer):
         self.at, self.value, self.calls = at, value, 0
 
     def build(self, input_shape, rng, dtype=np.float32):
-        self.scale = self.add_weight("scale", np.ones(input_shape, dtype=dtype))
+        self.scale = self.add_weight("scale", input_shape, initializer=lambda shape, rng, dtype: np.ones(shape, dtype))
         super().build(input_shape, rng, dtype)
 
     def call(self, x, training=False):

@@ -79,8 +79,7 @@ def _assert_no_torn_files(folder: Path) -> list:
     leftovers = []
     for path in folder.iterdir():
         if path.name == "ckpt.npz":
-            meta, _ = checkpoints._read(path)
-            assert meta["epochs_done"] >= 1
+            assert checkpoints.read(path)["state"]["run"]["epochs_done"] >= 1
         elif path.name == "model.npz":
             assert len(models.load(path).parameters) == 4
         elif path.name in ("result.npz", "interrupted.npz"):
@@ -116,7 +115,7 @@ def test_signal_at_a_random_step_then_resume_equals_the_uninterrupted_run(tmp_pa
     want = {k: v[:epoch - 1] for k, v in reference[1]["history"].items() if epoch > 1}
     assert record["history"] == want  # … and they are the uninterrupted run's
     if epoch > 1:
-        meta, _ = checkpoints._read(tmp_path / "ckpt.npz")
+        meta = checkpoints.read(tmp_path / "ckpt.npz")["state"]["run"]
         assert meta["epochs_done"] == epoch - 1
     else:  # stopped within the first epoch: no checkpoint was due yet
         assert not (tmp_path / "ckpt.npz").exists()
@@ -140,7 +139,7 @@ def test_sigkill_during_checkpoint_writes_never_leaves_a_torn_file(tmp_path, ref
     for trial in range(4):
         folder = tmp_path / f"trial{trial}"
         folder.mkdir()
-        # Each epoch writes the checkpoint, then the model file (ModelCheckpoint): 2 writes per epoch,
+        # Each epoch writes the model file (ModelCheckpoint), then the checkpoint: 2 writes per epoch,
         # each slowed to ~30 pieces with a 1 ms pause, so a kill shortly after "writing" lands inside one.
         proc = _start(folder, "--out", "result.npz", "--checkpoint", "ckpt.npz", "--model-file", "model.npz",
                       "--epochs", str(EPOCHS), "--slow-write", "0.001")
@@ -151,7 +150,8 @@ def test_sigkill_during_checkpoint_writes_never_leaves_a_torn_file(tmp_path, ref
         assert proc.returncode == -signal.SIGKILL
         killed_mid_write += bool(_assert_no_torn_files(folder))
 
-        _assert_same_run(_run(folder, "--checkpoint", "ckpt.npz", "--epochs", str(EPOCHS)), reference)
+        _assert_same_run(_run(folder, "--checkpoint", "ckpt.npz", "--model-file", "model.npz", "--epochs",
+                              str(EPOCHS)), reference)
     assert killed_mid_write >= 1  # the kills really did interrupt writes (their temporary files were left)
 
 
@@ -167,7 +167,8 @@ def test_sigkill_at_random_moments_of_a_fast_run(tmp_path, reference):
         proc.kill()
         proc.communicate(timeout=TIMEOUT)
         _assert_no_torn_files(folder)
-        _assert_same_run(_run(folder, "--checkpoint", "ckpt.npz", "--epochs", str(EPOCHS)), reference)
+        _assert_same_run(_run(folder, "--checkpoint", "ckpt.npz", "--model-file", "model.npz", "--epochs",
+                              str(EPOCHS)), reference)
 
 
 def test_a_second_ctrl_c_during_a_write_aborts_and_removes_the_temporary_file(tmp_path):
@@ -180,7 +181,7 @@ def test_a_second_ctrl_c_during_a_write_aborts_and_removes_the_temporary_file(tm
     _, err = proc.communicate(timeout=TIMEOUT)
     assert proc.returncode != 0 and "KeyboardInterrupt" in err
     assert _assert_no_torn_files(tmp_path) == []  # the interrupted write cleaned up after itself
-    meta, _ = checkpoints._read(tmp_path / "ckpt.npz")
+    meta = checkpoints.read(tmp_path / "ckpt.npz")["state"]["run"]
     assert meta["epochs_done"] == 1  # the old checkpoint, intact
 
 

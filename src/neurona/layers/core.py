@@ -1,135 +1,12 @@
-"""Layers: ``__init__`` stores configuration, ``build`` creates weights, ``call`` is the math.
-
-A layer called on a Tensor computes; called on the symbolic output of ``Input`` (or of
-another layer) it records a step of a functional model instead.
-"""
+"""The fully connected layers and their companions: Dense, Activation, Flatten, Dropout, RandomFlip, Concatenate."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import _checks, activations, initializers
-from .autodiff import Tensor, concat
-
-
-class SymbolicTensor:
-    """A placeholder for a layer's output in the functional API: its per-sample shape and where it comes from."""
-
-    def __init__(self, shape: tuple, layer: "Layer | None" = None, inputs: tuple = (), as_list: bool = False):
-        self.shape, self.layer, self.inputs, self.as_list = tuple(shape), layer, inputs, as_list
-
-    def __repr__(self) -> str:
-        source = type(self.layer).__name__ if self.layer else "Input"
-        return f"SymbolicTensor(shape=(None, {', '.join(map(str, self.shape))}), from={source})"
-
-
-def Input(shape) -> SymbolicTensor:  # noqa: N802 (a constructor, named like Keras's)
-    """The input of a functional model: ``x = layers.Input(2)`` or ``layers.Input((32, 32, 3))``.
-
-    Args:
-        shape: the shape of one sample (an int for a vector), without the batch axis.
-
-    Returns:
-        A SymbolicTensor to call layers on; ``models.Model(x, y)`` then ties input to output.
-    """
-    dims = (shape,) if not isinstance(shape, (tuple, list)) else tuple(shape)
-    for d in dims:
-        _checks.positive_int("Input", "shape", d)
-    return SymbolicTensor(tuple(int(d) for d in dims))
-
-
-class Layer:
-    """Base class of layers.
-
-    Subclasses define ``build(input_shape, rng)`` (create weights with ``add_weight``),
-    ``call(x, training)`` and ``get_config()``; ``compute_output_shape`` when it changes shape.
-    """
-
-    takes_list = False  # True for layers called on a list of tensors (Concatenate)
-
-    def __init__(self, name: str | None = None):
-        if name is not None and not isinstance(name, str):
-            raise ValueError(f"{type(self).__name__}: name must be a string. Received: name={name!r}")
-        self.name, self.built, self._weights = name, False, {}
-
-    # --- the contract ---
-    def build(self, input_shape: tuple, rng: np.random.Generator, dtype=np.float32) -> None:
-        self.built = True
-
-    def weight_shapes(self, input_shape: tuple) -> dict:
-        """The shapes ``build`` would create, without creating them (checked before loading a file)."""
-        return {}
-
-    def call(self, x, training: bool = False):
-        raise NotImplementedError
-
-    def compute_output_shape(self, input_shape: tuple) -> tuple:
-        return input_shape
-
-    def get_config(self) -> dict:
-        return {"name": self.name}
-
-    # --- shared machinery ---
-    def add_weight(self, key: str, value: np.ndarray, regularize: bool = False) -> Tensor:
-        tensor = Tensor(value, requires_grad=True, name=f"{self.name or type(self).__name__.lower()}/{key}")
-        self._weights[key] = (tensor, regularize)
-        return tensor
-
-    @property
-    def weights(self) -> list:
-        """Every trainable Tensor of the layer, in creation order."""
-        return [t for t, _ in self._weights.values()]
-
-    @property
-    def regularized_weights(self) -> list:
-        """The weights a regularizer applies to (kernels, not biases)."""
-        return [t for t, regularize in self._weights.values() if regularize]
-
-    def __call__(self, inputs, training: bool = False):
-        if isinstance(inputs, SymbolicTensor) or (
-                isinstance(inputs, (list, tuple)) and inputs and all(isinstance(i, SymbolicTensor) for i in inputs)):
-            return self._record(inputs)
-        inputs = self._check_inputs(inputs)
-        if not self.built:
-            shapes = [i.shape[1:] for i in inputs] if self.takes_list else inputs.shape[1:]
-            self.build(shapes, np.random.default_rng())
-        return self.call(inputs, training)
-
-    def _check_inputs(self, inputs):
-        """Inputs of a direct call as Tensors with a batch axis; a clear error instead of a NumPy one."""
-        where = type(self).__name__
-        if not self.takes_list:
-            return _as_batch(where, "x", inputs)
-        if not isinstance(inputs, (list, tuple)):
-            raise TypeError(f"{where}: inputs must be a list of tensors. Received: {type(inputs).__name__}")
-        return [_as_batch(where, f"inputs[{i}]", t) for i, t in enumerate(inputs)]
-
-    def _record(self, inputs) -> SymbolicTensor:
-        as_list = isinstance(inputs, (list, tuple))
-        shapes = [i.shape for i in inputs] if as_list else inputs.shape
-        return SymbolicTensor(self.compute_output_shape(shapes), self, tuple(inputs) if as_list else (inputs,), as_list)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if v is not None)
-        return f"{type(self).__name__}({args})"
-
-
-def _as_batch(where: str, name: str, x) -> Tensor:
-    try:
-        x = x if isinstance(x, Tensor) else Tensor(x)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{where}: {name} must be a Tensor or an array of real numbers. {exc}") from exc
-    if x.ndim < 2:
-        raise ValueError(f"{where}: {name} must have a batch axis: (batch, features) or (batch, d1, d2, …). "
-                         f"Received shape {x.shape}")
-    if not np.isfinite(x.data).all():  # as fit/predict do: NaN/inf would only come out as NaN (with warnings)
-        raise ValueError(f"{where}: {name} contains NaN or inf. Clean or impute the data first")
-    return x
-
-
-def _flat(x: Tensor) -> Tensor:
-    """(batch, d1, d2, …) → (batch, d1·d2·…), also for an empty batch (where -1 cannot be inferred)."""
-    return x.reshape(len(x), int(np.prod(x.shape[1:])))
+from .. import _checks, activations, initializers
+from ..autodiff import Tensor, concat
+from .base import Layer, flat as _flat
 
 
 class Dense(Layer):
@@ -178,8 +55,8 @@ class Dense(Layer):
             raise ValueError(f"x has {fan_in} features (per-sample shape {tuple(input_shape)}), "
                              f"but the layer {self.name or 'Dense'} expects input_dim={self.input_dim}")
         shapes = self.weight_shapes(input_shape)
-        self.kernel = self.add_weight("kernel", self.kernel_initializer(shapes["kernel"], rng, dtype), True)
-        self.bias = self.add_weight("bias", self.bias_initializer(shapes["bias"], rng, dtype)) if self.use_bias else None
+        self.kernel = self.add_weight("kernel", shapes["kernel"], self.kernel_initializer, regularize=True)
+        self.bias = self.add_weight("bias", shapes["bias"], self.bias_initializer) if self.use_bias else None
         super().build(input_shape, rng, dtype)
 
     def call(self, x, training=False):
@@ -255,7 +132,7 @@ class Dropout(Layer):
             raise ValueError(f"Dropout: rate must be in [0, 1). Received: rate={rate!r}")
 
     def build(self, input_shape, rng, dtype=np.float32):
-        self.rng = rng
+        self.rng = self.add_generator("rng", rng)
         super().build(input_shape, rng, dtype)
 
     def call(self, x, training=False):
@@ -288,7 +165,7 @@ class RandomFlip(Layer):
     def build(self, input_shape, rng, dtype=np.float32):
         if int(np.prod(input_shape)) != int(np.prod(self.image_shape)):
             raise ValueError(f"RandomFlip: inputs of shape {tuple(input_shape)} are not images of shape {self.image_shape}")
-        self.rng = rng
+        self.rng = self.add_generator("rng", rng)
         super().build(input_shape, rng, dtype)
 
     def call(self, x, training=False):
@@ -318,6 +195,7 @@ class Concatenate(Layer):
     """
 
     takes_list = True
+    joins_input = True  # inside a Network: the previous output joined with the network's input
 
     def __init__(self, input_dim=None, axis: int = -1, name: str | None = None):
         super().__init__(name)
@@ -338,15 +216,3 @@ class Concatenate(Layer):
 
     def get_config(self):
         return {**super().get_config(), "input_dim": self.input_dim, "axis": self.axis}
-
-
-REGISTRY = {cls.__name__: cls for cls in (Dense, Activation, Flatten, Dropout, RandomFlip, Concatenate)}
-
-
-def from_config(entry: dict) -> Layer:
-    """A layer from ``{"class": name, "config": {...}}``; only the classes above can be created."""
-    cls = REGISTRY.get(entry.get("class")) if isinstance(entry, dict) else None
-    if cls is None:
-        raise ValueError(f"Unknown layer in model file: {entry!r:.80}. Valid: {', '.join(REGISTRY)}")
-    config = entry.get("config", {})
-    return cls.from_config(config) if hasattr(cls, "from_config") else cls(**config)

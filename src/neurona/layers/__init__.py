@@ -1,0 +1,24 @@
+"""Layers: ``__init__`` stores configuration, ``build`` declares weights, ``call`` is the math.
+
+A layer called on a Tensor computes; called on the symbolic output of ``Input`` (or of
+another layer) it records a step of a functional model instead.
+"""
+
+from .base import Input, Layer, SymbolicTensor
+from .core import Activation, Concatenate, Dense, Dropout, Flatten, RandomFlip
+
+REGISTRY = {cls.__name__: cls for cls in (Dense, Activation, Flatten, Dropout, RandomFlip, Concatenate)}
+
+__all__ = ["Input", "Layer", "SymbolicTensor", "Dense", "Activation", "Flatten", "Dropout", "RandomFlip",
+           "Concatenate", "REGISTRY", "from_config"]
+
+
+def from_config(entry: dict) -> Layer:
+    """A layer from ``{"class": name, "config": {...}}``; only the classes above can be created."""
+    cls = REGISTRY.get(entry.get("class")) if isinstance(entry, dict) else None
+    if cls is None:
+        raise ValueError(f"Unknown layer in model file: {entry!r:.80}. Valid: {', '.join(REGISTRY)}")
+    config = entry.get("config", {})
+    if not isinstance(config, dict):
+        raise ValueError(f"layer {cls.__name__}: config must be a dict. Received: {type(config).__name__}")
+    return cls.from_config(config) if hasattr(cls, "from_config") else cls(**config)
