@@ -275,6 +275,16 @@ def test_labels_changed_before_backward_keep_the_forward_gradient():
     np.testing.assert_allclose(z.grad, [[-0.5, 0.5], [0.5, -0.5]])  # softmax [½, ½] − one-hot of the old labels
 
 
+@pytest.mark.parametrize("make", [lambda: np.array([0, 2, 2]), lambda: [0, 2, 2], lambda: (np.array([0, 2, 2]),),
+                                  lambda: ([0, 2, 2],)], ids=["ndarray", "list", "tuple of ndarray", "tuple of list"])
+def test_an_index_changed_before_backward_keeps_the_forward_gradient(make):
+    x, index = Tensor(np.zeros(4), requires_grad=True), make()
+    picked = x[index]
+    (index[0] if isinstance(index, tuple) else index)[:] = [1, 1, 1]
+    picked.sum().backward()
+    np.testing.assert_array_equal(x.grad, [1.0, 0.0, 2.0, 0.0])  # position 2 picked twice
+
+
 @pytest.mark.parametrize("mutate", MUTATIONS.values(), ids=MUTATIONS.keys())
 def test_writing_into_a_recorded_result_is_refused_at_once(mutate):
     w = Tensor(np.array([0.5, 2.0]), requires_grad=True)

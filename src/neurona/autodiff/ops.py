@@ -252,6 +252,15 @@ def transpose(a: Tensor, axes=None) -> Tensor:
     return Tensor._from_op(np.transpose(a.data, axes), (a,), "T", lambda g: (np.transpose(g, inverse),))
 
 
+def _copied(index):
+    """An index whose arrays and lists are copies (ints, slices, None and Ellipsis are immutable already)."""
+    if isinstance(index, tuple):
+        return tuple(_copied(i) for i in index)
+    if isinstance(index, np.ndarray):
+        return index.copy()
+    return [_copied(i) for i in index] if isinstance(index, list) else index
+
+
 def getitem(a: Tensor, index) -> Tensor:
     if isinstance(index, Tensor):  # a Tensor holds floats: a mask and positions would look alike
         raise TypeError("getitem: index with ints, slices or an integer/boolean ndarray, not a Tensor. "
@@ -260,6 +269,7 @@ def getitem(a: Tensor, index) -> Tensor:
         out = a.data[index]
     except IndexError as exc:
         raise IndexError(f"getitem: index {index!r:.80} is invalid for a tensor of shape {a.shape}: {exc}") from exc
+    index = _copied(index)  # the positions the forward picked, even if the caller's array or list changes
 
     def backward(g):
         grad = np.zeros_like(a.data)

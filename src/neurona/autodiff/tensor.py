@@ -72,6 +72,9 @@ class Tensor:
         name: a label, shown when the graph is drawn.
         dtype: float16, float32 or float64 to force a dtype.
 
+    Comparisons (``==``, ``<``, ...) are elementwise and return bool ndarrays: masks, with no gradient.
+    ``bool(t)`` needs exactly one element. Tensors hash by identity. Data an op recorded is read-only.
+
     Example:
         >>> w = Tensor([1.45, -0.35], requires_grad=True, name="w")
         >>> x = Tensor([2.8, -1.8], name="x")
@@ -152,7 +155,7 @@ class Tensor:
         return self.data
 
     def detach(self) -> "Tensor":
-        """The same data, cut from the graph."""
+        """The same data (shared, so read-only if an op recorded it), cut from the graph."""
         return Tensor(self.data)
 
     def __repr__(self) -> str:
