@@ -118,6 +118,23 @@ def test_comparisons_broadcast_and_work_from_either_side():
         t == np.ones((3, 2))
 
 
+SPECIAL = st.sampled_from([0.0, -0.0, 1.0, np.nan, np.inf, -np.inf]) | st.floats(-2, 2)
+
+
+@FEW
+@given(data=st.data(), shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=3))
+def test_every_comparison_matches_numpy_from_either_side(data, shapes):
+    a = data.draw(hnp.arrays(np.float64, shapes.input_shapes[0], elements=SPECIAL), label="a")
+    b = data.draw(hnp.arrays(np.float64, shapes.input_shapes[1], elements=SPECIAL), label="b")
+    for compare in (np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal):
+        expected = compare(a, b)  # NaN compares unequal to everything, -0.0 == 0.0
+        for left, right in [(Tensor(a), Tensor(b)), (Tensor(a), b), (a, Tensor(b))]:
+            symbol = {np.equal: "==", np.not_equal: "!=", np.less: "<", np.less_equal: "<=", np.greater: ">",
+                      np.greater_equal: ">="}[compare]
+            out = eval(f"left {symbol} right")  # noqa: S307  (the operator itself is what is tested)
+            np.testing.assert_array_equal(out, expected, err_msg=symbol)
+
+
 def test_comparing_with_something_that_is_not_numbers_falls_back_like_python():
     t = Tensor([1.0, 2.0])
     assert (t == "a") is False and (t != None) is True  # noqa: E711  (identity: not equal)
@@ -184,7 +201,8 @@ def test_sum_of_nothing_is_zero_like_numpy(shape, axis):
 @pytest.mark.parametrize("shape, axis", EMPTY)
 def test_mean_of_nothing_is_nan_with_numpys_warning(shape, axis):
     x = Tensor(np.zeros(shape), requires_grad=True)
-    reduces_nothing = math.prod(shape[i] for i in ((0, 1, 2)[:len(shape)] if axis is None else np.atleast_1d(axis))) == 0
+    reduced = shape if axis is None else [shape[i] for i in np.atleast_1d(axis)]
+    reduces_nothing = math.prod(reduced) == 0
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         out = x.mean(axis=axis)
@@ -211,6 +229,27 @@ def test_max_of_nothing_raises_where_numpy_raises_and_names_the_op(shape, axis):
     np.testing.assert_array_equal(out.data, expected)
     out.backward(np.ones(out.shape))
     assert x.grad.shape == shape
+
+
+@FEW
+@given(data=st.data(), shape=hnp.array_shapes(min_dims=1, max_dims=3, min_side=0, max_side=3))
+def test_reductions_of_shapes_with_empty_sides_follow_numpy(data, shape):
+    axis = data.draw(st.none() | st.integers(0, len(shape) - 1), label="axis")
+    x = np.zeros(shape)
+    for name in ("sum", "mean", "max"):
+        with warnings.catch_warnings(record=True) as caught, np.errstate(invalid="ignore"):
+            warnings.simplefilter("always")
+            try:
+                expected = getattr(x, name)(axis=axis)
+            except ValueError:  # NumPy's max over an empty axis
+                with pytest.raises(ValueError, match=f"{name}: cannot reduce over an empty axis"):
+                    getattr(Tensor(x), name)(axis=axis)
+                continue
+            out = getattr(Tensor(x, requires_grad=True), name)(axis=axis)
+        warned = [w for w in caught if issubclass(w.category, RuntimeWarning) and "empty slice" in str(w.message)]
+        averages_nothing = name == "mean" and (x.size if axis is None else shape[axis]) == 0
+        assert len(warned) == (2 if averages_nothing else 0)  # NumPy's and ours
+        np.testing.assert_array_equal(out.data, expected)
 
 
 # ----- data changed between forward and backward ----------------------------------------------------------
