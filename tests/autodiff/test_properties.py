@@ -126,6 +126,19 @@ def test_matmul_of_any_sizes(data, n, k, m, left_1d, right_1d):
 
 
 @FEW
+@given(data=st.data(), batch=hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=2, max_side=3),
+       n=st.integers(1, 3), k=st.integers(1, 3), m=st.integers(1, 3), left_1d=st.booleans(), right_1d=st.booleans())
+def test_batched_matmul_matches_numpy_and_passes_gradcheck(data, batch, n, k, m, left_1d, right_1d):
+    left = (k,) if left_1d else (*batch.input_shapes[0], n, k)  # a 1-D operand has no batch axes
+    right = (k,) if right_1d else (*batch.input_shapes[1], k, m)
+    a, b = data.draw(arrays(left), label="a"), data.draw(arrays(right), label="b")
+    out = Tensor(a) @ Tensor(b)
+    np.testing.assert_allclose(out.data, np.matmul(a, b), rtol=1e-12, atol=1e-12)
+    assert out.shape == np.matmul(a, b).shape
+    assert gradcheck(lambda x, y: x @ y, Tensor(a), Tensor(b))
+
+
+@FEW
 @given(data=st.data(), shape=hnp.array_shapes(min_dims=1, max_dims=4, max_side=3))
 def test_transpose_and_reshape_route_the_gradient_back(data, shape):
     x = data.draw(arrays(shape), label="x")
