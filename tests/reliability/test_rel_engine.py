@@ -138,6 +138,7 @@ def test_every_comparison_matches_numpy_from_either_side(data, shapes):
 def test_comparing_with_something_that_is_not_numbers_falls_back_like_python():
     t = Tensor([1.0, 2.0])
     assert (t == "a") is False and (t != None) is True  # noqa: E711  (identity: not equal)
+    assert (t == [[1.0], [2.0, 3.0]]) is False  # a ragged list is not numbers either
     with pytest.raises(TypeError):
         t < "a"
 

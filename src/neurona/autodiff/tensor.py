@@ -250,7 +250,10 @@ def _compare(t: Tensor, other, ufunc, symbol: str):
     values = other.data if isinstance(other, Tensor) else other
     if not (is_scalar(values) or isinstance(values, (np.ndarray, list, tuple))):
         return NotImplemented  # Python then falls back: == is identity (False), < raises TypeError
-    values = np.asarray(values)
+    try:
+        values = np.asarray(values)
+    except ValueError:  # a ragged list
+        return NotImplemented
     if values.dtype.kind not in "biuf":
         return NotImplemented
     try:
