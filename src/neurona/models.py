@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 
-from . import _checks, _inputs, _state, layers as layer_module, saving, training
+from . import _checks, _inputs, _state, layers as layer_module, losses, saving, training
 from .autodiff import Tensor, no_grad
 from .layers import Layer, SymbolicTensor
 
@@ -197,8 +197,6 @@ class BaseModel(_state.Stateful):
                   "layers": [{"class": type(layer).__name__, "config": layer.get_config()} for layer in self.layers],
                   "steps": [[i, list(sources), as_list] for i, sources, as_list in self.steps]}
         if self.loss is not None:
-            from . import losses
-
             config["loss"] = losses.serialize(self.loss)
         return config
 
@@ -352,15 +350,20 @@ class Network(BaseModel):
                                  f"{width} features")
 
 
-def load(path) -> BaseModel:
+def load(path, custom_objects: dict | None = None) -> BaseModel:
     """Load a model saved with ``model.save(path)``. The file holds JSON and arrays only: loading runs no code.
+
+    Args:
+        path: the ``.npz`` file.
+        custom_objects: your own Layer subclasses, ``{"Name": Name}``, for a model that uses them.
 
     The whole file is checked (description, then every array's declared size, shape and values)
     before any weight is allocated; a malformed one is a ValueError naming the file and the field.
     """
+    custom_objects = _custom_layers(custom_objects)
     with saving.ModelFile(path) as file:
         try:
-            model = from_config(file.config)
+            model = from_config(file.config, custom_objects)
             expected = model.weight_shapes()
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"{file.path}: the model description is invalid: {exc}"[:2000]) from None
@@ -375,10 +378,20 @@ def load(path) -> BaseModel:
     return model
 
 
-def from_config(config: dict) -> BaseModel:
+def _custom_layers(custom_objects) -> dict:
+    if custom_objects is None:
+        return {}
+    if not isinstance(custom_objects, dict) or not all(
+            isinstance(k, str) and isinstance(v, type) and issubclass(v, Layer) for k, v in custom_objects.items()):
+        raise TypeError(f"load: custom_objects must map class names to Layer subclasses. "
+                        f"Received: {custom_objects!r:.120}")
+    return custom_objects
+
+
+def from_config(config: dict, custom_objects: dict | None = None) -> BaseModel:
     """The model a description names, its layers configured but without weights."""
     saving.check_description(config)
-    built_layers = [layer_module.from_config(entry) for entry in config["layers"]]
+    built_layers = [layer_module.from_config(entry, custom_objects) for entry in config["layers"]]
     steps = [(index, tuple(sources), as_list) for index, sources, as_list in config["steps"]]
     for position, (index, sources, _) in enumerate(steps):
         if not 0 <= index < len(built_layers) or not all(0 <= s <= position for s in sources):
@@ -396,8 +409,6 @@ def from_config(config: dict) -> BaseModel:
         model._name_layers()
     model.input_shape = tuple(config["input_shape"])
     if "loss" in config:
-        from . import losses
-
         model.loss = losses.deserialize(config["loss"])
     return model
 

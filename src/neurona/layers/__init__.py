@@ -13,11 +13,16 @@ __all__ = ["Input", "Layer", "SymbolicTensor", "Dense", "Activation", "Flatten",
            "Concatenate", "REGISTRY", "from_config"]
 
 
-def from_config(entry: dict) -> Layer:
-    """A layer from ``{"class": name, "config": {...}}``; only the classes above can be created."""
-    cls = REGISTRY.get(entry.get("class")) if isinstance(entry, dict) else None
+def from_config(entry: dict, custom_objects: dict | None = None) -> Layer:
+    """A layer from ``{"class": name, "config": {...}}``.
+
+    Only the classes above can be created, plus the Layer subclasses the caller names in
+    ``custom_objects`` ({class name: class}); a file can never name code of its own.
+    """
+    known = {**REGISTRY, **(custom_objects or {})}
+    cls = known.get(entry.get("class")) if isinstance(entry, dict) else None
     if cls is None:
-        raise ValueError(f"Unknown layer in model file: {entry!r:.80}. Valid: {', '.join(REGISTRY)}")
+        raise ValueError(f"Unknown layer in model file: {entry!r:.80}. Valid: {', '.join(known)}")
     config = entry.get("config", {})
     if not isinstance(config, dict):
         raise ValueError(f"layer {cls.__name__}: config must be a dict. Received: {type(config).__name__}")
