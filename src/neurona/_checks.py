@@ -91,6 +91,21 @@ def _as_float(value) -> float | None:
         return None
 
 
+def real_array(where: str, name: str, value) -> np.ndarray:
+    """``value`` as a NumPy array of real numbers (bool, int or float), or a ValueError naming it briefly.
+
+    Converting first, with a bounded echo, keeps a ragged, deeply nested or huge input from
+    reaching code that would repr it whole.
+    """
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError, RecursionError) as exc:  # ragged, or nested deeper than NumPy's 64 dimensions
+        raise ValueError(f"{where}: {name} must be a rectangular array of real numbers. Received: {name}={echo(value)}") from exc
+    if array.dtype.kind not in "biuf":
+        raise ValueError(f"{where}: {name} must hold real numbers. Received dtype={array.dtype}: {name}={echo(value)}")
+    return array
+
+
 def boolean(where: str, name: str, value) -> bool:
     """``value`` when it is True or False (NumPy bools accepted); 0, 1, strings and None refused."""
     if not isinstance(value, (bool, np.bool_)):

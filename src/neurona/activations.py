@@ -10,13 +10,7 @@ class Activation(_checks.Configurable):
     """Base class: ``act(x)`` applies the function to a Tensor (or an array of numbers); ``get_config()`` returns its arguments."""
 
     def __call__(self, x) -> Tensor:
-        if not isinstance(x, Tensor):
-            try:
-                x = Tensor(x)
-            except (TypeError, ValueError) as exc:
-                raise ValueError(f"{type(self).__name__}: x must be a Tensor or an array of real numbers. "
-                                 f"Received: x={_checks.echo(x)}") from exc
-        return self.call(x)
+        return self.call(x if isinstance(x, Tensor) else Tensor(_checks.real_array(type(self).__name__, "x", x)))
 
     def call(self, x: Tensor) -> Tensor:
         """The math (subclasses define it)."""

@@ -40,7 +40,7 @@ class Initializer(_checks.Configurable):
 def _float_dtype(where: str, dtype) -> np.dtype:
     try:
         result = np.dtype(dtype)
-    except (TypeError, ValueError):
+    except Exception:  # noqa: BLE001 - np.dtype of arbitrary objects raises many kinds (TypeError, RecursionError, …)
         result = None
     if result is None or result.kind != "f":
         raise ValueError(f"{where}: dtype must be a float dtype such as float32. Received: dtype={_checks.echo(dtype)}")

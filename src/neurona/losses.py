@@ -99,7 +99,7 @@ def _target_array(where: str, name: str, y_true) -> np.ndarray:
 def _as_array(where: str, name: str, value) -> np.ndarray:
     try:
         return np.asarray(value.data if isinstance(value, Tensor) else value)
-    except (ValueError, TypeError) as exc:  # ragged nested lists
+    except (ValueError, TypeError, RecursionError) as exc:  # ragged, or nested deeper than NumPy allows
         raise ValueError(f"{where}: {name} must be a rectangular array of numbers. Received: {_checks.echo(value)}") from exc
 
 
@@ -167,10 +167,8 @@ def _check_magnitude(where: str, name: str, values: np.ndarray, dtype: np.dtype)
 
 def _check_call(where: str, y_pred, y_true) -> tuple:
     """y_pred as a 2-D Tensor with samples, y_true as a real array with as many samples."""
-    try:
-        y_pred = y_pred if isinstance(y_pred, Tensor) else Tensor(y_pred)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{where}: y_pred must be a Tensor or an array of real numbers. {exc}") from exc
+    if not isinstance(y_pred, Tensor):
+        y_pred = Tensor(_checks.real_array(where, "y_pred", y_pred))
     if y_pred.ndim != 2 or y_pred.shape[0] == 0 or y_pred.shape[1] == 0:
         raise ValueError(f"{where}: y_pred must be (samples, outputs) with at least one of each. "
                          f"Received shape {y_pred.shape}")

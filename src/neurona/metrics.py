@@ -48,7 +48,7 @@ def _real_array(where: str, name: str, value) -> np.ndarray:
     """Finite real numbers (bools allowed: 0/1 targets), or a ValueError naming ``name``."""
     try:
         array = np.asarray(value)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         raise ValueError(f"{where}: {name} must be a rectangular array of numbers. Received: {_checks.echo(value)}") from exc
     if array.dtype.kind not in "biuf":
         raise ValueError(f"{where}: {name} must hold real numbers. Received dtype={array.dtype}: {_checks.echo(value)}")

@@ -14,7 +14,7 @@ class Schedule(_checks.Configurable):
     """Base class: ``schedule(step)`` returns the learning rate for that optimizer step (an int >= 0)."""
 
     def __call__(self, step: int) -> float:
-        return self.at(_checks.integer(type(self).__name__, "step", step, low=0))
+        return self.at(_checks.integer(type(self).__name__, "step", step, low=0, high=2**63 - 1))
 
     def at(self, step: int) -> float:
         """The learning rate at a validated step (subclasses define it)."""

@@ -16,7 +16,7 @@ def _is_int(value) -> bool:
 def _as_array(caller: str, name: str, value) -> np.ndarray:
     try:
         return np.asarray(value)
-    except (ValueError, TypeError) as exc:  # ragged nested lists
+    except (ValueError, TypeError, RecursionError) as exc:  # ragged, or nested deeper than NumPy allows
         raise ValueError(f"{caller}: {name} must be a rectangular array. Received: {name}={echo(value)}") from exc
 
 
@@ -84,7 +84,7 @@ def one_hot(labels, num_classes: int, dtype=np.float32) -> np.ndarray:
 def _number_dtype(caller: str, dtype) -> np.dtype:
     try:
         result = np.dtype(dtype)
-    except (TypeError, ValueError):
+    except Exception:  # noqa: BLE001 - np.dtype of arbitrary objects raises many kinds (TypeError, RecursionError, …)
         result = None
     if result is None or result.kind not in "iuf":
         raise ValueError(f"{caller}: dtype must be a number dtype such as float32. Received: dtype={echo(dtype)}")
@@ -101,7 +101,7 @@ def take_first(x, y, n: int) -> tuple[np.ndarray, np.ndarray]:
     if not _is_int(n) or n < 1:
         raise ValueError(f"take_first: n must be a positive int. Received: n={echo(n)}")
     if n > len(x):
-        raise ValueError(f"take_first: n={n} is larger than the number of samples ({len(x)}). Pass n <= {len(x)}.")
+        raise ValueError(f"take_first: n={echo(n)} is larger than the number of samples ({len(x)}). Pass n <= {len(x)}.")
     return x[:n].copy(), y[:n].copy()
 
 
