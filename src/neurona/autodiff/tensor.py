@@ -108,7 +108,7 @@ class Tensor:
         if graph.is_grad_enabled() and any(p.requires_grad for p in parents):
             if any(out.data is p.data for p in parents):
                 out.data = out.data.view()  # never freeze an input's own array
-            out.data.flags.writeable = False  # a backward may read it: no write may change it first
+            out.data.setflags(write=False)  # a backward may read it: no write may change it first
             out.requires_grad, out._parents, out._backward = True, parents, backward
             out._seen = tuple(p.data for p in parents)  # graph.backward refuses a parent whose .data was replaced
         else:
