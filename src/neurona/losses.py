@@ -50,7 +50,7 @@ class Loss(_checks.Configurable):
     def check_targets(self, y_true, n_outputs: int, *, name: str = "y", dtype=None) -> np.ndarray:
         """``y_true`` as an array, or a ValueError naming the loss, ``name`` and the offending value.
 
-        ``dtype``: the network's float dtype, when known (then targets too large for it are refused).
+        ``dtype``: the network's float dtype (default float64): MSE targets whose square would overflow it are refused.
         """
         return validate_targets(self, y_true, n_outputs, name=name, dtype=dtype)
 
@@ -76,8 +76,8 @@ def validate_targets(loss: Loss, y_true, n_outputs: int, *, name: str = "y", dty
         raise ValueError(f"{where}: {name} has {values.shape[1]} columns, but the network has {n_outputs} outputs. "
                          f"Received: {name}.shape={y.shape}")
     _VALUE_CHECKS[loss.targets](where, name, values)
-    if dtype is not None and loss.targets == "real":
-        _check_magnitude(where, name, values, np.dtype(dtype))
+    if loss.targets == "real":  # without the network's dtype, at least what float64 can square
+        _check_magnitude(where, name, values, np.dtype(np.float64 if dtype is None else dtype))
     return y
 
 

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "datasets"))
 from conftest import TinyCifar, py3_pickle  # noqa: E402
@@ -304,3 +306,33 @@ def test_a_batch_file_far_too_large_is_not_read(tmp_path, tiny, monkeypatch):
     batches = tiny.write_folder(tmp_path)
     with pytest.raises(CorruptDatasetError, match=rf"{re.escape(str(batches))}/\w+ is \d+ bytes, far larger"):
         _load(tmp_path)
+
+
+# --- any damage to a batch's bytes is a clean error -------------------------------------------------------
+
+def _batch_pickles() -> list:
+    from conftest import py2_pickle
+    content = {b"labels": [3, 7], b"data": np.arange(2 * 3072, dtype=np.uint8).reshape(2, 3072) % 251}
+    return [py3_pickle(content), py2_pickle(content)]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(which=st.integers(0, 1), edits=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255),
+                                                         st.sampled_from(["set", "insert", "delete"])), max_size=4),
+       cut=st.one_of(st.none(), st.integers(0, 10**6)))
+def test_a_damaged_batch_pickle_is_decoded_or_refused_cleanly(which, edits, cut):
+    raw = bytearray(_batch_pickles()[which])
+    for position, byte, how in edits:
+        position %= len(raw) + 1
+        if how == "insert":
+            raw[position:position] = bytes([byte])
+        elif position < len(raw):
+            raw[position:position + 1] = b"" if how == "delete" else bytes([byte])
+    if cut is not None:
+        raw = raw[: cut % (len(raw) + 1)]
+    try:
+        data, labels = _cifar10_source._decode("data_batch_1", bytes(raw), "f", "fix")
+    except (CorruptDatasetError, UnsafePickleError) as exc:
+        assert len(str(exc)) < 600
+    else:
+        assert data.dtype == np.uint8 and data.shape[1] == 3072 and labels.min() >= 0 and labels.max() <= 9

@@ -13,6 +13,8 @@ import pickle
 
 import numpy as np
 
+from ._messages import clip, echo
+
 # The real reconstructor, whatever module numpy keeps it in (numpy.core in 1.x, numpy._core in 2.x).
 _NUMPY_RECONSTRUCT = np.zeros(1).__reduce__()[0]
 MAX_PICKLE_BYTES = 256 * 2**20  # a real batch is 30-45 MB
@@ -40,22 +42,26 @@ class _NdarrayClass:
 _NDARRAY = _NdarrayClass()
 
 
+_BYTE_CODES = (b"b", "b")  # numpy pickles an array as _reconstruct(ndarray, (0,), b'b'), then its state
+
+
 def _reconstruct(subtype, shape, dtype):
     """numpy's ndarray._reconstruct exactly as numpy pickles it: an empty plain ndarray, filled by BUILD."""
-    if subtype is not _NDARRAY or shape != (0,) or dtype not in (b"b", "b"):
-        raise _Refused(f"_reconstruct may only start an empty numpy.ndarray. Received: ({subtype!r:.40}, "
-                       f"{shape!r:.40}, {dtype!r:.40})")
+    if subtype is not _NDARRAY or type(shape) is not tuple or shape != (0,) \
+            or type(dtype) not in (bytes, str) or dtype not in _BYTE_CODES:
+        raise _Refused(f"_reconstruct may only start an empty numpy.ndarray. Received: ({echo(subtype, 40)}, "
+                       f"{echo(shape, 40)}, {echo(dtype, 40)})")
     return _NUMPY_RECONSTRUCT(np.ndarray, (0,), b"b")
 
 
 def _dtype(name, align=False, copy=True):
     """numpy.dtype of a plain number type only (bool, int, uint, float): no objects, fields or sub-arrays."""
-    if not (isinstance(name, (str, bytes)) and len(name) <= 8 and align in (0, 1) and copy in (0, 1)):
-        raise _Refused(f"numpy.dtype is only allowed for a short type code. Received: {name!r:.40}")
+    if not (type(name) in (str, bytes) and len(name) <= 8 and type(align) in (bool, int) and type(copy) in (bool, int)):
+        raise _Refused(f"numpy.dtype is only allowed for a short type code. Received: {echo(name, 40)}")
     try:
         dtype = np.dtype(name.decode("ascii") if isinstance(name, bytes) else name)
     except (TypeError, ValueError, UnicodeDecodeError) as exc:
-        raise _Refused(f"not a numpy type code: {name!r:.40}") from exc
+        raise _Refused(f"not a numpy type code: {echo(name, 40)}") from exc
     if dtype.hasobject:
         raise _Refused(f"object dtypes are not allowed. Received: dtype={dtype}")
     if dtype.kind not in "biuf":
@@ -67,7 +73,7 @@ def _encode_latin1(text, encoding="latin1"):
     """_codecs.encode as Python 3 protocol-2 pickles use it for bytes: str -> latin-1 bytes only."""
     if not isinstance(text, str) or encoding != "latin1":
         raise _Refused(
-            f"_codecs.encode is only allowed as encode(str, 'latin1'). Received: encoding={encoding!r:.40}"
+            f"_codecs.encode is only allowed as encode(str, 'latin1'). Received: encoding={echo(encoding, 40)}"
         )
     return codecs.encode(text, "latin1")
 
@@ -88,9 +94,9 @@ def _set_array_state(array: np.ndarray, state) -> None:
         raise _Refused("an array's state must be (1, shape, dtype, is_fortran, raw bytes)")
     _, shape, dtype, fortran, raw = state
     if not (isinstance(shape, tuple) and len(shape) <= _MAX_NDIM and all(type(n) is int and n >= 0 for n in shape)):
-        raise _Refused(f"an array's shape must be at most {_MAX_NDIM} sizes. Received: {shape!r:.60}")
+        raise _Refused(f"an array's shape must be at most {_MAX_NDIM} sizes. Received: {echo(shape, 60)}")
     if not (isinstance(dtype, np.dtype) and dtype.kind in "biuf" and not dtype.fields and dtype.subdtype is None):
-        raise _Refused(f"an array's dtype must be a number type. Received: {dtype!r:.60}")
+        raise _Refused(f"an array's dtype must be a number type. Received: {echo(dtype, 60)}")
     if not (isinstance(raw, bytes) and isinstance(fortran, bool)):
         raise _Refused("an array's data must be bytes")
     count = 1
@@ -104,10 +110,10 @@ def _set_array_state(array: np.ndarray, state) -> None:
 
 def _set_dtype_state(dtype: np.dtype, state) -> None:
     """dtype.__setstate__ only with the state numpy writes for a plain number type (no fields, no object flag)."""
-    plain = (isinstance(state, tuple) and len(state) == 8 and state[0] == 3 and state[1] in ("<", ">", "|", "=", b"<",
+    plain = (type(state) is tuple and len(state) == 8 and all(type(v) in _FLAT_KEYS for v in state) and state[0] == 3 and state[1] in ("<", ">", "|", "=", b"<",
              b">", b"|", b"=") and state[2:5] == (None, None, None) and state[5:] == (-1, -1, 0))
     if not plain:
-        raise _Refused(f"a dtype's state must be that of a plain number type. Received: {state!r:.80}")
+        raise _Refused(f"a dtype's state must be that of a plain number type. Received: {echo(state, 80)}")
     dtype.__setstate__(state if isinstance(state[1], str) else (3, state[1].decode(), *state[2:]))
 
 
@@ -123,7 +129,7 @@ class _RestrictedUnpickler(pickle._Unpickler):  # noqa: SLF001 - the Python unpi
         try:
             return _ALLOWED[(module, name)]
         except (KeyError, TypeError):
-            what = f"{module!r:.60}.{name!r:.60}".replace("'", "")
+            what = f"{clip(str(module), 60)}.{clip(str(name), 60)}"
             raise UnsafePickleError(_refusal(self._source, f"forbidden global '{what}'")) from None
 
     def load_build(self):
