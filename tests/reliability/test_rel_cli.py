@@ -280,6 +280,34 @@ def test_offline_reproduce_says_why_once_then_resume_completes_it(tmp_path, monk
     assert code == 2 and "--quick --resume" in err
 
 
+def test_an_interrupted_report_says_how_to_continue_and_resume_reruns_only_that(tmp_path, monkeypatch, capsys):
+    from neurona.experiments._common import RunInterrupted
+
+    ran = []
+    _fake_exercises(monkeypatch, ran)
+    real_get = report.get
+
+    def stopping_parity(config, out_dir, verbose=1, overwrite=False, resume=False):
+        ran.append("parity")
+        raise RunInterrupted("SIGINT", "interrupted by SIGINT after epoch 1")
+
+    parity = SimpleNamespace(Config=real_get("parity").Config, run=stopping_parity)
+    monkeypatch.setattr(report, "get", lambda name: parity if name == "parity" else real_get(name))
+    code, err = _exit_code(["reproduce", "--quick", "-q", "-o", "rep"], capsys)
+    assert code == 130 and "neurona reproduce --quick --resume -o rep" in err
+    state = json.loads((tmp_path / "rep" / "report.json").read_text())
+    assert state["exercises"]["parity"]["status"] == "interrupted" and "ex8" not in state["exercises"]
+    assert (tmp_path / "rep" / "report.html").exists()  # the page shows what finished
+
+    monkeypatch.setattr(report, "get", real_get)
+    _fake_exercises(monkeypatch, ran)
+    ran.clear()
+    assert _exit_code(["reproduce", "--quick", "-q", "--resume", "-o", "rep"], capsys)[0] == 0
+    assert ran == ["parity"]  # xor had finished; the CIFAR-10 exercises (skipped: no data) were looked at again
+    state = json.loads((tmp_path / "rep" / "report.json").read_text())
+    assert state["exercises"]["parity"]["status"] == "done" and state["exercises"]["ex8"]["status"] == "skipped"
+
+
 def test_a_missing_matplotlib_is_found_before_any_work(tmp_path, monkeypatch, capsys):
     import importlib.util
 

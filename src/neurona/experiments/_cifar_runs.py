@@ -184,6 +184,7 @@ class RunBook:
     def _train_or_mark(self, key: str, run: dict) -> dict:
         """Train with a per-epoch checkpoint; if interrupted, mark summary.json so and re-raise."""
         checkpoint = self.folder / f"{key}.checkpoint.npz"
+        self.folder.mkdir(parents=True, exist_ok=True)  # fit refuses a checkpoint path whose folder is missing
         if not self.resume:
             checkpoint.unlink(missing_ok=True)
         try:
