@@ -198,6 +198,19 @@ def test_avg_pool_same_counts_only_the_pixels_on_the_image():
     np.testing.assert_array_equal(x.grad.ravel(), [0.5, 0.5, 1.0])
 
 
+@pytest.mark.parametrize("x_shape, k_shape", [((0, 4, 4, 3), (2, 2, 3, 2)), ((2, 4, 4, 0), (2, 2, 0, 2)),
+                                              ((2, 4, 4, 3), (2, 2, 3, 0))], ids=["no images", "no channels", "no filters"])
+def test_empty_sides_give_empty_outputs_and_zero_gradients(x_shape, k_shape):
+    x, kernel = Tensor(np.ones(x_shape), requires_grad=True), Tensor(np.ones(k_shape), requires_grad=True)
+    out = conv2d(x, kernel)
+    out.sum().backward()
+    assert out.shape == (x_shape[0], 3, 3, k_shape[3])  # a sum over no channels is 0, as in NumPy's matmul
+    np.testing.assert_array_equal(out.data, np.zeros(out.shape))
+    assert x.grad.shape == x_shape and kernel.grad.shape == k_shape and not x.grad.any() and not kernel.grad.any()
+    for pool in (max_pool2d, avg_pool2d):
+        assert pool(Tensor(np.ones(x_shape)), 2).shape == (x_shape[0], 2, 2, x_shape[3])
+
+
 def test_cifar_shaped_batch():
     x = Tensor(np.zeros((4, 32, 32, 3), np.float32))
     h = conv2d(x, np.zeros((3, 3, 3, 16), np.float32), padding="same")

@@ -104,18 +104,18 @@ def conv2d(x, kernel, stride=1, padding="valid", dilation=1) -> Tensor:
     window = kernel.shape[:2]
     stride, dilation, pads, out = _geometry("conv2d", x, window, stride, padding, dilation)
     padded, w = _pad(x.data, pads), graph.saved(kernel, x.requires_grad)
-    n, c_out = x.shape[0], kernel.shape[3]
-    patches = _windows(padded, window, stride, dilation, out).reshape(n * out[0] * out[1], -1)  # im2col: one copy
+    n, c_out, taps = x.shape[0], kernel.shape[3], window[0] * window[1] * kernel.shape[2]  # taps: one window's values
+    patches = _windows(padded, window, stride, dilation, out).reshape(n * out[0] * out[1], taps)  # im2col: one copy
     if np.may_share_memory(patches, x.data):  # a 1x1 kernel's windows are x itself; backward must see x as it was
         patches = patches.copy()
-    result = (patches @ w.reshape(-1, c_out)).reshape(n, out[0], out[1], c_out)  # the one large matmul
+    result = (patches @ w.reshape(taps, c_out)).reshape(n, out[0], out[1], c_out)  # the one large matmul
 
     def backward(g):
-        g2 = g.reshape(-1, c_out)
+        g2 = g.reshape(n * out[0] * out[1], c_out)
         grad_kernel = (patches.T @ g2).reshape(kernel.shape) if kernel.requires_grad else None
         grad_x = None
         if x.requires_grad:
-            grad_windows = (g2 @ w.reshape(-1, c_out).T).reshape(n, out[0], out[1], *kernel.shape[:3])
+            grad_windows = (g2 @ w.reshape(taps, c_out).T).reshape(n, out[0], out[1], *kernel.shape[:3])
             grad_x = _fold(grad_windows, padded.shape, stride, dilation, pads)
         return grad_x, grad_kernel
 
@@ -145,7 +145,7 @@ def max_pool2d(x, pool_size=2, stride=None, padding="valid") -> Tensor:
     x, window, stride, pads, out = _pool_arguments("max_pool2d", x, pool_size, stride, padding)
     padded = _pad(x.data, pads, -np.inf)
     n, c = x.shape[0], x.shape[3]
-    flat = _windows(padded, window, stride, (1, 1), out).reshape(n, out[0], out[1], -1, c)  # one copy
+    flat = _windows(padded, window, stride, (1, 1), out).reshape(n, out[0], out[1], window[0] * window[1], c)
     first_max = flat.argmax(axis=3)[:, :, :, None]  # (N, out_h, out_w, 1, C): the winner's position in its window
     result = np.take_along_axis(flat, first_max, axis=3)[:, :, :, 0]
 
