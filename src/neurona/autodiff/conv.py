@@ -24,7 +24,8 @@ def _padding(padding, size: int, window: int, stride: int) -> tuple:
     if padding == "valid":
         return 0, 0
     if padding == "same":
-        total = max((-(-size // stride) - 1) * stride + window - size, 0)
+        outputs = (size + stride - 1) // stride  # ceil(size / stride)
+        total = max((outputs - 1) * stride + window - size, 0)  # what the last window needs beyond the image
         return total // 2, total - total // 2
     return padding, padding
 
