@@ -288,7 +288,8 @@ def _cmd_reproduce(args) -> int:
         print(f"Continue with  {again}", file=sys.stderr)
         return 130
     print(f"Report written to {path}  (open it in a browser)")
-    print("\n".join(_report_advice(path.parent / "report.json", again)))
+    for line in _report_advice(path.parent / "report.json", again):
+        print(line)
     return 0
 
 
