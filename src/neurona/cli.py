@@ -141,12 +141,12 @@ def _config_from(parser, args, config_cls, quick: bool):
         parser.error(str(exc))
 
 
-def _output_options(p: argparse.ArgumentParser, what: str) -> None:
+def _output_options(p: argparse.ArgumentParser, what: str, resume: str) -> None:
     """-o, --overwrite / --resume and -q, the same for `run NAME` and `reproduce`."""
     both = p.add_mutually_exclusive_group()
     both.add_argument("--overwrite", action="store_true", help=f"replace the {what} neurona wrote in a non-empty "
                       "output folder (files of yours there are kept)")
-    both.add_argument("--resume", action="store_true", help="continue an interrupted run in the same output folder")
+    both.add_argument("--resume", action="store_true", help=resume)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
 
@@ -173,7 +173,7 @@ def _build_parser() -> tuple:
         p = run_sub.add_parser(name, help=description, description=description)
         p.add_argument("-o", "--output", default=None, type=path_text, help=f"output folder (default runs/{name})")
         p.add_argument("--quick", action="store_true", help="a reduced run that finishes quickly")
-        _output_options(p, "results")
+        _output_options(p, "results", "continue an interrupted run in the same output folder")
         run_parsers[name] = p
 
     data = sub.add_parser("data", help="fetch and check datasets")
@@ -184,8 +184,9 @@ def _build_parser() -> tuple:
 
     rep = sub.add_parser("reproduce", help="run exercises 1-8 and write one self-contained HTML report")
     rep.add_argument("-o", "--output", default="report", type=path_text, help="output folder (default ./report)")
-    rep.add_argument("--quick", action="store_true", help="a reduced version of each exercise (a few minutes)")
-    _output_options(rep, "report's files")
+    rep.add_argument("--quick", action="store_true", help="a reduced version of each exercise (about a minute)")
+    _output_options(rep, "report's files", "continue the report in the output folder: rerun only the exercises "
+                    "that were skipped (e.g. no CIFAR-10), failed or interrupted")
     return parser, graph, run_parsers
 
 
