@@ -164,6 +164,17 @@ def test_overwrite_keeps_the_user_s_files_and_replaces_neurona_s(tmp_path, capsy
     assert "notes.txt" not in written_files(out)  # a file neurona did not write is never claimed
 
 
+def test_a_folder_of_the_user_s_is_refused_without_being_walked(tmp_path, monkeypatch, capsys):
+    from neurona.experiments import _output_folder
+
+    (tmp_path / "home" / "deep").mkdir(parents=True)
+    (tmp_path / "home" / "deep" / "photo.jpg").write_text("mine")
+    monkeypatch.setattr(_output_folder, "_files_in", lambda out: pytest.fail(f"walked {out}"))
+    for flags in ([], ["--overwrite"], ["--resume"]):
+        assert _exit_code(["run", "xor", "-o", "home", *flags], capsys)[0] == 2
+    assert [p.name for p in (tmp_path / "home").iterdir()] == ["deep"]
+
+
 def test_overwrite_of_a_folder_of_the_user_s_is_refused(tmp_path, capsys):
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "thesis.tex").write_text("precious")

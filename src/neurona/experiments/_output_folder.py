@@ -154,9 +154,13 @@ def claim(out, before: set) -> None:
 
 
 def users_files(out) -> set:
-    """The files in ``out`` that neurona did not write (all of them when it is not neurona's folder)."""
+    """The files in neurona's folder ``out`` that neurona did not write.
+
+    Any other folder gives the empty set without being walked (a wrong ``-o ~`` must not scan a home
+    folder): prepare_output refuses it unless it is empty, and a refused folder is never claimed.
+    """
     out = Path(out)
-    if not out.is_dir() or out.is_symlink():
+    if not is_neurona_folder(out):
         return set()
     return _files_in(out) - set(written_files(out))
 
