@@ -35,7 +35,10 @@ nav ul { columns: 2; }
 @media (max-width: 900px) {
   body { padding: 0 .5em; } table { font-size: .78em; } th, td { padding: .25em .3em; } nav ul { columns: 1; }
 }
-@media print { figure.graph svg, figure img { max-width: 100%; } body { max-width: none; } }
+@media print {
+  body { max-width: none; } figure, table tr { break-inside: avoid; } h2, h3 { break-after: avoid; }
+  figure.graph svg { max-width: 100%; max-height: 22cm; width: auto; height: auto; }  /* a tall graph fits one page */
+}
 """
 
 
