@@ -9,6 +9,7 @@ import sys
 import numpy as np
 
 from . import _checks, _state
+from ._files import check_writable
 
 
 class History(_state.Stateful):
@@ -84,6 +85,10 @@ class Callback(_state.Stateful):
 
     def get_config(self) -> dict:
         return {}
+
+    def output_paths(self) -> list:
+        """The files this callback writes (fit refuses a checkpoint path among them)."""
+        return []
 
     def on_train_begin(self): pass
     def on_batch_end(self, step: int, logs: dict): pass
@@ -180,8 +185,10 @@ class ProgressBar(Callback):
         self._bar.set_postfix_str(_format(logs), refresh=False)
         self._bar.update(1)
 
-    def on_diverged(self, message):
-        print(f"Training stopped: {message}", file=self.stream)
+    def on_diverged(self, message):  # fit warns with the message (DivergenceWarning), whatever verbose says
+        if self._inner is not None:
+            self._inner.close()
+            self._inner = None
 
     def on_train_end(self):
         if self._bar is not None:
@@ -298,8 +305,12 @@ class ModelCheckpoint(Callback):
     def get_config(self) -> dict:
         return {"path": self.path, "monitor": self.monitor, "save_best_only": self.save_best_only, "mode": self.mode}
 
+    def output_paths(self) -> list:
+        return [self.path]
+
     def on_train_begin(self):
         self.best = -math.inf
+        check_writable(self.path, "ModelCheckpoint")  # before the first epoch, not after it
 
     def on_epoch_end(self, epoch, logs):
         if self.save_best_only:

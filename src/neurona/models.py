@@ -143,8 +143,18 @@ class BaseModel(_state.Stateful):
         with no_grad(), np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below, with advice
             parts = [self.forward(self.batch(x[i:i + batch_size])).data for i in range(0, len(x), batch_size)]
         out = np.concatenate(parts)
-        _inputs.check_outputs("predict", out, x)
+        self.check_outputs("predict", out, x)
         return out
+
+    def check_outputs(self, where: str, out: np.ndarray, x: np.ndarray) -> None:
+        """Finite inputs must give finite outputs; say whether the weights or the input scale are to blame."""
+        if np.isfinite(out).all():
+            return
+        bad = next((w.name for w in self.weights if not np.isfinite(w.data).all()), None)
+        if bad is not None:
+            raise ValueError(f"{where}: the model's weight {bad} holds NaN or inf, so its outputs do too (x is "
+                             "finite). Retrain with a smaller learning rate, or load a saved model")
+        _inputs.check_outputs(where, out, x)
 
     def batch(self, x: np.ndarray) -> Tensor:
         """Rows of data as a Tensor of the model's dtype."""
@@ -330,6 +340,9 @@ class Network(BaseModel):
             raise ValueError("Network.add: the network is already built (it has weights); create a new Network")
         if not self._order and self.input_shape is None and getattr(layer, "input_dim", None) is not None:
             self.input_shape = (layer.input_dim,)
+        if layer.joins_input and not self._order:
+            raise ValueError(f"Network.add: {type(layer).__name__} cannot be the first layer: it joins the previous "
+                             "layer's output with the network's input, so add a layer before it")
         index = next((i for i, known in enumerate(self.layers) if known is layer), None)
         if index is None:
             index = len(self.layers)

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import math
 import os
+import re
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from . import _checks, _inputs, _state, checkpoints, losses, metrics, optimizers, regularizers
+from ._files import check_writable
 from ._signals import StopOnSignal
 from .autodiff import Tensor, no_grad
 from .callbacks import Callback, CallbackList, History, ProgressBar
@@ -27,6 +30,10 @@ class TrainingDiverged(ArithmeticError):
 
 class _Interrupted(Exception):
     """SIGINT or SIGTERM arrived during a training step."""
+
+
+class DivergenceWarning(UserWarning):
+    """fit stopped because the loss, a gradient or a weight became NaN or inf (issued whatever ``verbose``)."""
 
 
 def fit(model, x, y, test_data=None, epochs: int = 1, loss="mse", opt=None, reg=None, name: str | None = None,
@@ -64,9 +71,9 @@ def fit(model, x, y, test_data=None, epochs: int = 1, loss="mse", opt=None, reg=
         raise ValueError(f"fit: verbose must be 0 (silent) or 1 (progress bar). Received: verbose={verbose!r:.80}")
     if name is not None and not isinstance(name, str):
         raise ValueError(f"fit: name must be a string. Received: name={name!r:.80}")
-    if checkpoint is not None and (not isinstance(checkpoint, (str, os.PathLike)) or not str(checkpoint)):
-        raise ValueError(f"fit: checkpoint must be a file path. Received: checkpoint={checkpoint!r:.80}")
     user_callbacks = CallbackList(_callbacks(callbacks), model)
+    if checkpoint is not None:
+        _check_checkpoint_path(checkpoint, user_callbacks.callbacks)
     plan = _Plan.make(model, x, y, loss, opt, reg, batch_size, seed)
     if test is not None:
         _check_test(model, plan, test)
@@ -89,6 +96,9 @@ def fit(model, x, y, test_data=None, epochs: int = 1, loss="mse", opt=None, reg=
         _participants(model, plan, history, user_callbacks, run))
     completed = _loop(model, plan, x, y, test, epochs, history, hooks, run, save)
     hooks.on_train_end()
+    if history.stopped is not None and history.interrupted is None:
+        warnings.warn(f"Training stopped: {history.stopped}. The model keeps its last finite weights",
+                      DivergenceWarning, stacklevel=3)
     if completed and save is not None:
         run.finished = True
         save()
@@ -123,6 +133,19 @@ def _callbacks(callbacks) -> list:
     return list(callbacks)
 
 
+def _check_checkpoint_path(checkpoint, callbacks: list) -> None:
+    """A checkpoint path that can be written, and that no callback writes too."""
+    if not isinstance(checkpoint, (str, os.PathLike)) or not str(checkpoint):
+        raise ValueError(f"fit: checkpoint must be a file path. Received: checkpoint={_checks.echo(checkpoint)}")
+    path = check_writable(checkpoint, "fit: checkpoint")
+    for cb in callbacks:
+        for other in cb.output_paths():
+            pattern = re.escape(os.path.abspath(other)).replace(re.escape("{epoch}"), r"\d+")
+            if re.fullmatch(pattern, os.path.abspath(path)):
+                raise ValueError(f"fit: checkpoint={str(checkpoint)!r} is also where {type(cb).__name__} writes "
+                                 f"({other!r}); the two would overwrite each other. Give them different paths")
+
+
 def _check_test(model, plan, test) -> None:
     _inputs.check_width("fit (test_data)", test[0], model.input_shape)
     _inputs.check_range("fit (test_data)", test[0], model.dtype)
@@ -153,7 +176,7 @@ def _evaluate(model, x, y, loss, reg, accuracy, batch_size, where: str | None = 
             xb, yb = model.batch(x[i:i + batch_size]), y[i:i + batch_size]
             out = model.forward(xb)
             if where is not None:
-                _inputs.check_outputs(where, out.data, xb.data)
+                model.check_outputs(where, out.data, xb.data)
             total_loss += loss(out, yb).item() * len(xb)
             total_correct += accuracy.total(out.data, yb)
         penalty = reg(model.regularized_weights).item() if reg and model.regularized_weights else 0.0
@@ -202,15 +225,31 @@ def _train_step(model, plan: "_Plan", xb: Tensor, yb: np.ndarray, epoch: int, st
             value = value + plan.reg(model.regularized_weights)
         loss_value = value.item()
         if not math.isfinite(loss_value):
-            raise TrainingDiverged(f"the loss became {loss_value} at epoch {epoch + 1}, step {step + 1}; "
-                                   "try a smaller learning rate (or clipnorm=...)")
+            raise TrainingDiverged(_non_finite_loss(plan, loss_value, out.data, xb.data, epoch, step))
         value.backward()
     params = plan.opt.params
     _check_gradients(params, epoch, step)
+    for p, keep in zip(params, plan.previous):  # the last finite weights, put back if this update overflows
+        np.copyto(keep, p.data)
     with np.errstate(over="ignore", invalid="ignore"):  # an update too large for the dtype is caught below
         plan.opt.step(batch_size=len(xb))
-    _check_weights(params, epoch, step)
+    try:
+        _check_weights(params, epoch, step)
+    except TrainingDiverged:
+        for p, keep in zip(params, plan.previous):
+            np.copyto(p.data, keep)
+        raise
+    plan.stepped = True
     return loss_value, out.data
+
+
+def _non_finite_loss(plan, loss_value: float, out: np.ndarray, x: np.ndarray, epoch: int, step: int) -> str:
+    where = f"the loss became {loss_value} at epoch {epoch + 1}, step {step + 1}"
+    if not plan.stepped and not np.isfinite(out).all():  # before any update: the weights are as they started
+        return (f"{where}, before any update: the network's outputs overflowed on inputs up to "
+                f"|x| = {float(np.abs(x).max()):.4g}; the input scale is too large for the network. "
+                "Rescale x (e.g. with Standardizer)")
+    return f"{where}; try a smaller learning rate (or clipnorm=...)"
 
 
 def _check_gradients(params: list, epoch: int, step: int) -> None:
@@ -254,6 +293,7 @@ class _Plan:
         plan.accuracy.adapt(y, plan.n_outputs)
         if [id(p) for p in plan.opt.params] != [id(p) for p in model.trainable_weights]:
             plan.opt.bind(model.trainable_weights)
+        plan.previous, plan.stepped = [np.empty_like(p.data) for p in plan.opt.params], False
         plan.rng = np.random.default_rng(_state.streams(seed)[1])
         return plan
 

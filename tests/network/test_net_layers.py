@@ -287,8 +287,9 @@ def test_unknown_layer_class_in_a_config():
     (lambda: layers.Dropout(1.0), r"Dropout: rate must be in \[0, 1\). Received: rate=1.0"),
     (lambda: layers.Dropout(-0.1), r"Dropout: rate must be >= 0.0. Received: rate=-0.1"),
     (lambda: layers.RandomFlip((32, 32)), r"RandomFlip: image_shape must be \(height, width, channels\). "
-                                          r"Received: \(32, 32\)"),
-    (lambda: layers.Concatenate(axis="last"), r"Concatenate: axis must be an int. Received: axis='last'"),
+                                          r"Received: image_shape=\(32, 32\)"),
+    (lambda: layers.Concatenate(axis="last"), r"Concatenate: axis must be -1 or 1, the feature axis .* Received: axis='last'"),
+    (lambda: layers.Concatenate(axis=0), r"Concatenate: axis must be -1 or 1, the feature axis .* Received: axis=0"),
     (lambda: layers.Input(0), r"Input: shape must be a positive int. Received: shape=0"),
 ])
 def test_bad_layer_arguments(make, match):

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from neurona import Tensor, activations, callbacks, layers, losses, models, optimizers
+from neurona import Tensor, activations, callbacks, layers, losses, models, optimizers, training
 
 F32_MAX, F64_MAX = float(np.finfo(np.float32).max), float(np.finfo(np.float64).max)
 N, STEPS = 12, 3  # 12 samples, batch 4: 3 steps per epoch
@@ -20,10 +20,14 @@ N, STEPS = 12, 3  # 12 samples, batch 4: 3 steps per epoch
 
 @pytest.fixture
 def strict():
-    """Every warning is an error, so an overflow or invalid-value warning fails the test."""
-    with warnings.catch_warnings():
+    """Every warning is an error, so an overflow or invalid-value warning fails the test.
+
+    The one warning fit means to give, DivergenceWarning, is recorded instead: the list is yielded.
+    """
+    with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("error")
-        yield
+        warnings.simplefilter("always", training.DivergenceWarning)
+        yield caught
 
 
 def _data():
@@ -139,10 +143,25 @@ def test_an_update_beyond_the_dtype_s_range_stops_training_naming_the_parameter(
     # lr = 1e38 times a kernel gradient of order 100 is beyond float32's 3.4e38: the first update overflows.
     x, y = _data()
     model = models.Network([layers.Dense(4, input_dim=3), layers.Dense(2)], seed=0)  # linear: no saturation
+    model.build()
+    before = [w.data.copy() for w in model.weights]
     history = model.fit(x * 100, y, epochs=2, loss="mse", opt=optimizers.SGD(lr=1e38), batch_size=4, verbose=0,
                         seed=0)
     assert history.stopped.startswith("the update made dense_0/kernel NaN or inf at epoch 1, step 1;")
     assert history.epoch == []
+    for w, b in zip(model.weights, before):  # the model keeps its last finite weights: the bad update is undone
+        np.testing.assert_array_equal(w.data, b)
+    (warned,) = [w for w in strict if w.category is training.DivergenceWarning]  # even with verbose=0
+    assert "Training stopped: the update made dense_0/kernel NaN or inf" in str(warned.message)
+
+
+def test_a_model_with_non_finite_weights_says_so_when_asked_to_predict():
+    model = models.Network([layers.Dense(4, input_dim=3), layers.Dense(2)], seed=0)
+    model.build()
+    model.layers[1].kernel.data[0, 0] = np.nan
+    with pytest.raises(ValueError, match=r"predict: the model's weight dense_1/kernel holds NaN or inf, so its "
+                                         r"outputs do too \(x is finite\)"):
+        model.predict(np.ones((2, 3)))
 
 
 def test_inputs_that_overflow_inside_the_network_are_reported_not_returned(strict):
@@ -155,7 +174,8 @@ def test_inputs_that_overflow_inside_the_network_are_reported_not_returned(stric
     with pytest.raises(ValueError, match=r"evaluate: the network's outputs overflowed"):
         model.evaluate(x, np.array([0, 1]))
     history = model.fit(x, np.array([0, 1]), loss="cce", verbose=0, seed=0)
-    assert history.stopped.startswith("the loss became")
+    assert re.match(r"the loss became (nan|inf) at epoch 1, step 1, before any update: the network's outputs "
+                    r"overflowed on inputs up to \|x\| = 3e\+38; the input scale is too large", history.stopped)
 
 
 # ----- clipnorm -------------------------------------------------------------------------------------------

@@ -63,7 +63,7 @@ class Layer(_state.Stateful):
 
     def __init__(self, name: str | None = None):
         if name is not None and not isinstance(name, str):
-            raise ValueError(f"{type(self).__name__}: name must be a string. Received: name={name!r:.80}")
+            raise ValueError(f"{type(self).__name__}: name must be a string. Received: name={_checks.echo(name)}")
         self.name, self.built = name, False
         self._weights, self._generators = {}, set()
         self._init_rng, self.dtype = None, np.dtype(np.float32)
@@ -187,6 +187,9 @@ class Layer(_state.Stateful):
 
     def _record(self, inputs) -> SymbolicTensor:
         as_list = isinstance(inputs, (list, tuple))
+        if self.takes_list != as_list:
+            wanted = "a list of tensors, e.g. [a, b]" if self.takes_list else "one tensor, not a list"
+            raise ValueError(f"{type(self).__name__}: call it on {wanted}. Received: {_checks.echo(inputs)}")
         shapes = [i.shape for i in inputs] if as_list else inputs.shape
         return SymbolicTensor(self.compute_output_shape(shapes), self, tuple(inputs) if as_list else (inputs,), as_list)
 

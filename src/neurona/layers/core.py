@@ -8,6 +8,8 @@ from .. import _checks, activations, initializers
 from ..autodiff import Tensor, concat
 from .base import Layer, flat as _flat
 
+_MAX_UNITS = 2**31 - 1  # larger sizes are typos: no machine holds such a kernel
+
 
 class Dense(Layer):
     """A fully connected layer: activation(x @ W + b), with W stored as (in, out).
@@ -34,15 +36,16 @@ class Dense(Layer):
     def __init__(self, units, activation=None, input_dim=None, factor=None, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", use_bias: bool = True, name: str | None = None):
         super().__init__(name)
-        self.units = _checks.positive_int("Dense", "units", units)
+        self.units = _checks.positive_int("Dense", "units", units, high=_MAX_UNITS)
         self.activation = activations.get(activation)
-        self.input_dim = None if input_dim is None else _checks.positive_int("Dense", "input_dim", input_dim)
+        self.input_dim = None if input_dim is None else _checks.positive_int("Dense", "input_dim", input_dim,
+                                                                             high=_MAX_UNITS)
         self.factor = None if factor is None else _checks.real("Dense", "factor", factor, low=0.0)
         self.kernel_initializer = initializers.Normal(self.factor) if factor is not None else \
             initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         if not isinstance(use_bias, bool):
-            raise ValueError(f"Dense: use_bias must be a bool. Received: use_bias={use_bias!r}")
+            raise ValueError(f"Dense: use_bias must be a bool. Received: use_bias={_checks.echo(use_bias)}")
         self.use_bias = use_bias
 
     def weight_shapes(self, input_shape):
@@ -159,7 +162,8 @@ class RandomFlip(Layer):
     def __init__(self, image_shape=(32, 32, 3), name: str | None = None):
         super().__init__(name)
         if not isinstance(image_shape, (tuple, list)) or len(image_shape) != 3:
-            raise ValueError(f"RandomFlip: image_shape must be (height, width, channels). Received: {image_shape!r}")
+            raise ValueError("RandomFlip: image_shape must be (height, width, channels). "
+                             f"Received: image_shape={_checks.echo(image_shape)}")
         self.image_shape = tuple(_checks.positive_int("RandomFlip", "image_shape", d) for d in image_shape)
 
     def build(self, input_shape, rng, dtype=np.float32):
@@ -199,9 +203,11 @@ class Concatenate(Layer):
 
     def __init__(self, input_dim=None, axis: int = -1, name: str | None = None):
         super().__init__(name)
-        self.input_dim = None if input_dim is None else _checks.positive_int("Concatenate", "input_dim", input_dim)
-        if isinstance(axis, bool) or not isinstance(axis, int):
-            raise ValueError(f"Concatenate: axis must be an int. Received: axis={axis!r}")
+        self.input_dim = None if input_dim is None else _checks.positive_int("Concatenate", "input_dim", input_dim,
+                                                                             high=_MAX_UNITS)
+        if isinstance(axis, bool) or not isinstance(axis, int) or axis not in (-1, 1):
+            raise ValueError(f"Concatenate: axis must be -1 or 1, the feature axis (inputs are joined as "
+                             f"(batch, features) rows). Received: axis={_checks.echo(axis)}")
         self.axis = axis
 
     def call(self, xs, training=False):
