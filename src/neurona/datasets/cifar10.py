@@ -63,8 +63,11 @@ def find_source(folder) -> Path | None:
     """
     for path in _candidates(Path(folder)):
         is_archive = path.name in ARCHIVE_NAMES
-        if (is_archive and path.exists() and not path.is_dir()) or (not is_archive and path.is_dir()):
-            return path
+        try:
+            if (is_archive and path.exists() and not path.is_dir()) or (not is_archive and path.is_dir()):
+                return path
+        except OSError:  # e.g. a name too long for the file system: nothing usable there
+            continue
     return None
 
 
