@@ -10,6 +10,7 @@ from neurona import _files, cli, experiments
 from neurona.datasets import cifar10
 from neurona.experiments import _common
 from neurona.experiments._common import MARKER, prepare_output
+from neurona.experiments._output_folder import claim
 
 
 # ----- prepare_output -------------------------------------------------------------------------------------
@@ -33,17 +34,24 @@ def test_a_non_empty_folder_is_refused_and_left_alone(tmp_path, name):
 
 
 def test_resume_keeps_the_folder_s_contents(tmp_path):
-    (tmp_path / "checkpoint.npz").write_text("state")
-    prepare_output(tmp_path, resume=True)
-    assert (tmp_path / "checkpoint.npz").read_text() == "state"
+    out = prepare_output(tmp_path / "run")  # --resume continues a neurona run; it never adopts another folder
+    (out / "checkpoint.npz").write_text("state")
+    claim(out, set())
+    prepare_output(out, resume=True)
+    assert (out / "checkpoint.npz").read_text() == "state"
 
 
-def test_overwrite_empties_a_folder_neurona_created(tmp_path):
+def test_overwrite_deletes_what_neurona_wrote_and_keeps_the_user_s_files(tmp_path):
     out = prepare_output(tmp_path / "run")
+    (out / "notes.txt").write_text("mine")
+    before = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
     (out / "old.csv").write_text("stale")
     (out / "figures").mkdir()
+    (out / "figures" / "loss.png").write_text("png")
+    claim(out, before)  # what a run wrote since: neurona's
     prepare_output(out, overwrite=True)
-    assert sorted(p.name for p in out.iterdir()) == [MARKER]
+    assert (out / "notes.txt").read_text() == "mine"
+    assert not (out / "old.csv").exists() and not (out / "figures" / "loss.png").exists()
 
 
 def test_overwrite_refuses_a_folder_neurona_did_not_create(tmp_path):
@@ -60,7 +68,7 @@ def test_overwrite_does_not_follow_symbolic_links_out_of_the_folder(tmp_path):
     out = prepare_output(tmp_path / "run")
     os.symlink(outside, out / "link")
     prepare_output(out, overwrite=True)
-    assert (outside / "keep.txt").read_text() == "keep" and not (out / "link").exists()
+    assert (outside / "keep.txt").read_text() == "keep" and (out / "link").is_symlink()  # not neurona's: kept
 
 
 def test_a_file_is_not_a_folder(tmp_path):
