@@ -159,7 +159,7 @@ def _check_magnitude(where: str, name: str, values: np.ndarray, dtype: np.dtype)
     if dtype.kind != "f":
         return
     limit = float(np.sqrt(np.finfo(dtype).max / values.shape[1])) / 2
-    largest = float(np.abs(values).max(initial=0))
+    largest = max(abs(float(values.max())), abs(float(values.min())))  # no np.abs: it wraps int64's minimum
     if largest > limit:
         raise ValueError(f"{where}: {name} has values up to {largest:.4g}; with {values.shape[1]} {dtype.name} "
                          f"outputs the squared error overflows beyond {limit:.4g}. Rescale the targets")
