@@ -7,7 +7,7 @@ import numpy as np
 from . import _checks
 
 
-MAX_SIZE = 2**31  # values in one weight array; more is a mistake (8 GB of float32), not a layer
+MAX_SIZE = 2**28  # values in one weight array (1 GB of float32); more is a mistake, not a layer
 
 
 class Initializer(_checks.Configurable):

@@ -48,7 +48,7 @@ def flatten(x) -> np.ndarray:
 
 
 MAX_CLASSES = 1_000_000  # one-hot rows wider than this are a mistake, not a dataset
-MAX_ONE_HOT_VALUES = 2**31  # N x num_classes; more (8 GB of float32) is a mistake
+MAX_ONE_HOT_VALUES = 2**28  # N x num_classes; more (1 GB of float32) is a mistake
 
 
 def one_hot(labels, num_classes: int, dtype=np.float32) -> np.ndarray:
