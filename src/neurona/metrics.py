@@ -77,6 +77,8 @@ class Accuracy(Metric):
         self._resolved = None if mode == "auto" else mode
 
     def adapt(self, y_true, n_outputs):
+        n_outputs = _checks.positive_int("Accuracy.adapt", "n_outputs", n_outputs)
+        y_true = _real_array("Accuracy.adapt", "y_true", y_true)
         if self.mode != "auto":
             return
         if n_outputs > 1:
