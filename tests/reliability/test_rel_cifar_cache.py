@@ -146,6 +146,16 @@ def test_a_fifo_is_refused_at_once_not_waited_on(tmp_path, tiny, where):
     assert time.monotonic() - start < 5
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_in_place_of_the_cache_is_not_waited_on(tmp_path, tiny, monkeypatch):
+    tiny.write_archive(tmp_path)
+    os.mkfifo(tmp_path / "cifar-10-cache.npz")
+    monkeypatch.setattr(Path, "is_file", lambda self: os.path.exists(self))  # as if it changed after the check
+    start = time.monotonic()
+    tiny.assert_loaded(_load(tmp_path))
+    assert time.monotonic() - start < 5
+
+
 @pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="no /dev/zero")
 def test_a_device_linked_as_the_archive_is_refused(tmp_path):
     (tmp_path / "cifar-10-python.tar.gz").symlink_to("/dev/zero")

@@ -14,12 +14,14 @@ from pathlib import Path
 import numpy as np
 
 from .._files import atomic_write, is_writable
+from ._cifar10_source import open_regular
 
 # Bump when the cached layout changes, so old caches are rebuilt rather than misread.
 FORMAT_VERSION = 2  # 2: keyed on a SHA-256 of the source's content (1: path, size and mtime)
 _ARRAYS = ("x_train", "y_train", "x_test", "y_test", "label_names", "batch_sizes")
 _MAX_BYTES = {"x_train": 512 * 2**20, "x_test": 512 * 2**20, "y_train": 16 * 2**20, "y_test": 16 * 2**20,
               "label_names": 2**16, "batch_sizes": 2**12, "key": 2**12}  # real: 154 MB, 31 MB, 400 KB, 80 KB, …
+_MAX_FILE_BYTES = sum(_MAX_BYTES.values()) + 2**20  # the arrays plus the zip's headers
 _MAX_NAME_CHARS = 100
 
 
@@ -42,18 +44,20 @@ def status(candidates: list[Path], key: str) -> tuple[str, Path | None]:
 
 def _read_key(path: Path) -> str | None:
     try:
-        if not _members_look_right(path):
-            return None
-        with np.load(path, allow_pickle=False) as npz:
-            key = npz["key"]
+        with open_regular(path, _MAX_FILE_BYTES, "") as file:  # a FIFO put in its place is not waited on
+            if not _members_look_right(file):
+                return None
+            file.seek(0)
+            with np.load(file, allow_pickle=False) as npz:
+                key = npz["key"]
         return str(key) if key.dtype.kind == "U" and key.ndim == 0 else None
     except Exception:  # noqa: BLE001 - unreadable means corrupt, nothing more
         return None
 
 
-def _members_look_right(path: Path) -> bool:
+def _members_look_right(file) -> bool:
     """Exactly our arrays, stored uncompressed and of bounded size: no zip bomb is ever inflated."""
-    with zipfile.ZipFile(path) as archive:
+    with zipfile.ZipFile(file) as archive:
         infos = archive.infolist()
     sizes = {info.filename.removesuffix(".npy"): info.file_size for info in infos}
     return (sorted(info.filename for info in infos) == sorted(f"{name}.npy" for name in _MAX_BYTES)
@@ -73,7 +77,7 @@ def read(candidates: list[Path], key: str) -> dict | None:
 
 def _read_arrays(path: Path) -> dict | None:
     try:
-        with np.load(path, allow_pickle=False) as npz:
+        with open_regular(path, _MAX_FILE_BYTES, "") as file, np.load(file, allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in _ARRAYS}
     except Exception:  # noqa: BLE001 - any damage (bad zip, short file, missing array) is just a miss
         return None
