@@ -165,6 +165,7 @@ def test_every_entry_point_survives_the_worst_values(entry, argument, call):
     (lambda: preprocessing.one_hot(np.zeros(3000, np.int64), 1_000_000), r"one_hot: 3,000 labels x 1,000,000 classes"),
     (lambda: preprocessing.flatten([[1, 2], [3]]), r"flatten: x must be a rectangular array"),
     (lambda: cifar10.load(data_dir="a\0b", download=False), r"cifar10\.load: data_dir must be a non-empty path without NUL"),
+    (lambda: cifar10.load(data_dir="~no_such_user_neurona/data", download=False), r"data_dir: cannot expand ~ in "),
     (lambda: regularizers.L2()([]), None),  # an empty list of kernels: a zero penalty
 ])
 def test_worked_refusals(call, match):

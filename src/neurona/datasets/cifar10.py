@@ -43,10 +43,18 @@ def default_data_dir() -> Path:
 def data_location(data_dir=None) -> tuple[Path, str]:
     """The folder to search and why: the `data_dir` argument, else $NEURONA_DATA, else the user cache."""
     if data_dir is not None:
-        return Path(data_dir).expanduser(), "data_dir argument"
+        return _expand(data_dir, "data_dir"), "data_dir argument"
     if os.environ.get(ENV_VAR):
-        return Path(os.environ[ENV_VAR]).expanduser(), f"{ENV_VAR} environment variable"
+        return _expand(os.environ[ENV_VAR], ENV_VAR), f"{ENV_VAR} environment variable"
     return default_data_dir(), "default cache folder"
+
+
+def _expand(path, what: str) -> Path:
+    """``path`` with ~ expanded; a ~user that does not exist is a ValueError naming ``what``."""
+    try:
+        return Path(path).expanduser()
+    except RuntimeError as exc:  # pathlib: "Could not determine home directory"
+        raise ValueError(f"{what}: cannot expand ~ in {echo(str(path))}: {exc}") from None
 
 
 def _candidates(folder: Path) -> list[Path]:
@@ -91,7 +99,7 @@ def _check_args(caller: str, data_dir, **flags) -> None:
 def _usable_path(data_dir) -> bool:
     try:
         text = os.fspath(data_dir)
-    except TypeError:  # a PathLike whose __fspath__ returns something else
+    except Exception:  # noqa: BLE001 - a PathLike whose __fspath__ fails or returns something else
         return False
     return isinstance(text, str) and text != "" and "\0" not in text and len(text) <= 4096
 
