@@ -114,6 +114,10 @@ def test_the_import_graph_of_modules_and_sub_packages_has_no_cycle():
     assert _find_cycle(_import_graph(packages_whole=True)) == []
 
 
+def test_the_import_graph_of_modules_has_no_cycle():  # module by module, inside the sub-packages too
+    assert _find_cycle(_import_graph()) == []
+
+
 def test_the_cycle_finder_finds_a_cycle():  # the control
     assert _find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == ["a", "b", "c", "a"]
     assert _find_cycle({"a": {"b"}, "b": set()}) == []

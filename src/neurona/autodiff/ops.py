@@ -12,12 +12,14 @@ parameter an optimizer updates in place) is copied by ``graph.saved`` when a bac
 from __future__ import annotations
 
 import math
+import sys
 import warnings
 
 import numpy as np
 
 from . import arguments as args
 from . import graph
+from . import tensor as _tensor
 from .softmax import log_softmax, softmax, softmax_cross_entropy  # noqa: F401 (callers find every op in ops)
 from .tensor import Tensor, is_scalar
 
@@ -292,3 +294,6 @@ def concat(tensors, axis: int = 0) -> Tensor:
         raise ValueError(f"concat: shapes {shapes} must match except on axis {axis}") from exc
     bounds = np.cumsum([t.shape[axis] for t in tensors])[:-1]
     return Tensor._from_op(out, tensors, "concat", lambda g: tuple(np.split(g, bounds, axis=axis)))
+
+
+_tensor._ops = sys.modules[__name__]  # Tensor's operators (a + b, a.sum(), …) call the ops defined here

@@ -267,4 +267,6 @@ def is_scalar(value) -> bool:
     return isinstance(value, numbers.Real) or (isinstance(value, np.generic) and value.dtype.kind in "biuf")
 
 
-from . import ops as _ops  # noqa: E402  (ops needs Tensor defined first)
+# The module of primitive ops that the operators above call. ops.py imports this module (it builds Tensors)
+# and hands itself over once defined, so the two modules do not import each other.
+_ops = None
