@@ -18,6 +18,7 @@ import io
 import json
 import statistics
 import time
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -25,11 +26,13 @@ from .. import layers, models
 from .._files import atomic_write
 from .._signals import StopOnSignal
 from ..datasets import synthetic
+from ..parallel import Task, make_executor
 from ._common import (prepare_output, records_outputs, run_summary, stop_requested, write_history_csv, write_json,
                       write_text)
 from .xor import epochs_to_perfect, progress_bar, summarize_seeds, train
 
 _TUPLES = ("width_n", "hidden_values", "n_values", "narrow_hidden")
+SAVE_EVERY = 2.0  # seconds between saves of histories.npz while runs finish (and once at the end)
 
 
 @dataclasses.dataclass
@@ -141,35 +144,55 @@ def _save_store(path, config: Config, store: dict) -> None:
         np.savez_compressed(f, **arrays)
 
 
-def _train_all(config: Config, out, verbose: int, resume: bool, stop: StopOnSignal) -> tuple:
-    """Train every (N, N', seed) not already in histories.npz; save after each (N, N').
+def train_one(params: dict) -> dict:
+    """One task: N, N' (hidden), epochs, lr and seed in; {"loss", "accuracy", "stopped", "interrupted"} out."""
+    x, y = synthetic.parity(params["n"])
+    history = train(build_network(params["n"], params["hidden"]), x, y, params["epochs"], params["lr"], params["seed"])
+    return {"loss": history.history.get("loss", []), "accuracy": history.history.get("accuracy", []),
+            "stopped": history.stopped, "interrupted": history.interrupted}
+
+
+def tasks(config: Config, done=()) -> list:
+    """Every (N, N', seed) run not in ``done`` as an independent Task, its seed fixed by the task."""
+    return [Task(_key(n, hidden, config.seed + k), {"n": n, "hidden": hidden, "epochs": config.epochs,
+                                                    "lr": config.lr, "seed": config.seed + k})
+            for n, hidden in _settings(config) for k in range(config.seeds) if _key(n, hidden, config.seed + k) not in done]
+
+
+def _train_all(config: Config, out, verbose: int, resume: bool, stop: StopOnSignal, executor) -> tuple:
+    """Train every (N, N', seed) not already in histories.npz, saving it at most every SAVE_EVERY seconds.
 
     Returns (store, signal or None): on SIGINT/SIGTERM the unfinished run is not stored, so
     ``--resume`` trains it again from its start and the results equal an uninterrupted run's.
     """
     path = out / "histories.npz"
-    store, interrupted = _load_store(path, config, resume), None
-    settings = _settings(config)
-    bar = progress_bar(len(settings) * config.seeds, verbose, "parity (runs)")
-    for n, hidden in settings:
-        x, y = synthetic.parity(n)
-        todo = [config.seed + k for k in range(config.seeds) if _key(n, hidden, config.seed + k) not in store]
-        for seed in todo:
-            history = train(build_network(n, hidden), x, y, config.epochs, config.lr, seed)
-            interrupted = stop_requested(history, stop)
+    store, interrupted, failed = _load_store(path, config, resume), None, []
+    todo, saved = tasks(config, store), time.monotonic()
+    bar = progress_bar(len(_settings(config)) * config.seeds, verbose, "parity (runs)")
+    if bar is not None:
+        bar.update(len(store))
+    try:
+        for outcome in executor.run(train_one, todo):
+            if outcome.error:
+                failed.append(f"{outcome.task.params}: {outcome.error}")
+                continue
+            interrupted = stop_requested(SimpleNamespace(**outcome.result), stop)
             if interrupted:
                 break
-            store[_key(n, hidden, seed)] = {"loss": history.history.get("loss", []),
-                                            "accuracy": history.history.get("accuracy", []),
-                                            "stopped": history.stopped}
-        if todo:
-            _save_store(path, config, store)
+            store[outcome.task.key] = {k: outcome.result[k] for k in ("loss", "accuracy", "stopped")}
+            if time.monotonic() - saved > SAVE_EVERY:
+                _save_store(path, config, store)
+                saved = time.monotonic()
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if todo:  # kept in task order, so the file does not depend on which run finished first
+            order = [task.key for task in tasks(config)]
+            _save_store(path, config, {key: store[key] for key in order if key in store})
         if bar is not None:
-            bar.update(config.seeds)
-        if interrupted:
-            break
-    if bar is not None:
-        bar.close()
+            bar.close()
+    if failed:  # the other runs finished and are kept; a failing run is a bug to see, not a result to average
+        raise RuntimeError(f"{len(failed)} parity run(s) failed, e.g. " + "; ".join(failed[:3]))
     return store, interrupted
 
 
@@ -276,11 +299,13 @@ def _headline(config: Config, rows: list) -> list:
 
 @records_outputs
 def run(config: Config | None = None, out_dir="runs/parity", verbose: int = 1, overwrite: bool = False,
-        resume: bool = False) -> dict:
+        resume: bool = False, jobs: int = 1, scheduler: str | None = None) -> dict:
     """Run the three sweeps; write a figure per sweep, table.csv, runs.csv, history.csv,
     histories.npz (every run) and summary.json into ``out_dir``.
 
-    ``resume`` keeps the runs already in the folder's histories.npz and trains the rest.
+    ``resume`` keeps the runs already in the folder's histories.npz and trains the rest. ``jobs``
+    worker processes (or the Dask cluster at ``scheduler``) train them in parallel, with the same
+    results as ``jobs=1``.
 
     Returns:
         The summary written to summary.json: ``config``, ``results`` (``table``: one row per (N, N');
@@ -291,13 +316,15 @@ def run(config: Config | None = None, out_dir="runs/parity", verbose: int = 1, o
         raise ValueError("parity: every sweep is empty; give n_values, or width_n with hidden_values, "
                          "or narrow_hidden")
     started = time.perf_counter()
+    executor = make_executor(jobs, scheduler)
     out = prepare_output(out_dir, overwrite=overwrite, resume=resume)
-    with StopOnSignal() as stop:  # a signal while the results are written is deferred until they are
-        return _train_and_write(config, out, verbose, resume, stop, started)
+    with StopOnSignal() as stop, executor:  # a signal while the results are written is deferred until they are
+        return _train_and_write(config, out, verbose, resume, stop, started, executor)
 
 
-def _train_and_write(config: Config, out, verbose: int, resume: bool, stop: StopOnSignal, started: float) -> dict:
-    store, interrupted = _train_all(config, out, verbose, resume, stop)
+def _train_and_write(config: Config, out, verbose: int, resume: bool, stop: StopOnSignal, started: float,
+                     executor) -> dict:
+    store, interrupted = _train_all(config, out, verbose, resume, stop, executor)
     if interrupted:
         done, total = len(store), len(_settings(config)) * config.seeds
         summary = run_summary(config, {"interrupted": interrupted, "runs_completed": done, "runs_total": total},

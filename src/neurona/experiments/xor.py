@@ -21,6 +21,7 @@ import time
 from .. import layers, losses, models, optimizers
 from .._signals import StopOnSignal
 from ..datasets import synthetic
+from ..parallel import Task, make_executor
 from ._common import (prepare_output, records_outputs, run_summary, stop_requested, write_history_csv, write_json,
                       write_text)
 
@@ -115,38 +116,64 @@ def progress_bar(total: int, verbose: int, desc: str):
     return tqdm(total=total, desc=desc)
 
 
-def _train_all(config: Config, verbose: int, stop: StopOnSignal) -> tuple:
-    """({architecture: [History per seed]}, signal or None); on SIGINT/SIGTERM only complete seeds are kept."""
+@dataclasses.dataclass
+class SeedRun:
+    """One finished training run as a worker returns it: per-epoch ``history`` and why it stopped early."""
+
+    history: dict
+    stopped: str | None = None
+    interrupted: str | None = None
+
+    @property
+    def last(self) -> dict:
+        return {key: values[-1] for key, values in self.history.items() if values}
+
+
+def train_one(params: dict) -> SeedRun:
+    """One task of the exercise: architecture, hidden, epochs, lr and seed in; its SeedRun out."""
     x, y = synthetic.xor()
-    bar = progress_bar(config.seeds, verbose, "xor (seeds)")
-    histories, interrupted = {name: [] for name in ARCHITECTURES}, None
-    for k in range(config.seeds):
-        seed_runs = {}
-        for name in ARCHITECTURES:
-            model = build_network(name, config.hidden)
-            seed_runs[name] = train(model, x, y, config.epochs, config.lr, config.seed + k)
-            interrupted = stop_requested(seed_runs[name], stop)
-            if interrupted:
-                break
+    model = build_network(params["architecture"], params["hidden"])
+    history = train(model, x, y, params["epochs"], params["lr"], params["seed"])
+    return SeedRun(dict(history.history), history.stopped, history.interrupted)
+
+
+def tasks(config: Config) -> list:
+    """Every (seed, architecture) run as an independent Task; its seed is fixed here, not by run order."""
+    return [Task(f"{name}_seed{config.seed + k}", {"architecture": name, "hidden": config.hidden,
+                                                  "epochs": config.epochs, "lr": config.lr, "seed": config.seed + k})
+            for k in range(config.seeds) for name in ARCHITECTURES]
+
+
+def _train_all(config: Config, verbose: int, stop: StopOnSignal, executor) -> tuple:
+    """({architecture: {seed: SeedRun}}, signal or None); on SIGINT/SIGTERM only seeds with both runs are kept."""
+    finished, failed, interrupted = {}, [], None
+    bar = progress_bar(config.seeds * len(ARCHITECTURES), verbose, "xor (runs)")
+    for outcome in executor.run(train_one, tasks(config)):
+        if outcome.error:
+            failed.append(f"{outcome.task.params}: {outcome.error}")
+            continue
+        interrupted = stop_requested(outcome.result, stop)
         if interrupted:
             break
-        for name, history in seed_runs.items():
-            histories[name].append(history)
+        finished[(outcome.task.params["architecture"], outcome.task.params["seed"])] = outcome.result
         if bar is not None:
             bar.update(1)
     if bar is not None:
         bar.close()
-    return histories, interrupted
+    if failed:  # the other runs finished; a failing run is a bug to see, not a result to average over
+        raise RuntimeError(f"{len(failed)} xor run(s) failed, e.g. " + "; ".join(failed[:3]))
+    seeds = [s for s in range(config.seed, config.seed + config.seeds) if all((a, s) in finished for a in ARCHITECTURES)]
+    return {name: {s: finished[(name, s)] for s in seeds} for name in ARCHITECTURES}, interrupted
 
 
 def _seed_rows(config: Config, histories: dict) -> list:
     rows = []
     for name, runs in histories.items():
-        for k, history in enumerate(runs):
-            last = history.last
-            rows.append({"architecture": name, "seed": config.seed + k, "epochs_to_100": epochs_to_perfect(history),
+        for seed, run in runs.items():
+            last = run.last
+            rows.append({"architecture": name, "seed": seed, "epochs_to_100": epochs_to_perfect(run),
                          "final_accuracy": last.get("accuracy"), "final_loss": last.get("loss"),
-                         "stopped": history.stopped or ""})
+                         "stopped": run.stopped or ""})
     return rows
 
 
@@ -211,10 +238,11 @@ def solved_curve(histories: list, epochs: int) -> list:
 
 @records_outputs
 def run(config: Config | None = None, out_dir="runs/xor", verbose: int = 1, overwrite: bool = False,
-        resume: bool = False) -> dict:
+        resume: bool = False, jobs: int = 1, scheduler: str | None = None) -> dict:
     """Train both architectures from every seed; write figures, CSVs and summary.json into ``out_dir``.
 
-    The runs take well under a minute, so ``resume`` simply runs them again.
+    The runs take well under a minute, so ``resume`` simply runs them again. ``jobs`` worker processes
+    (or the Dask cluster at ``scheduler``) train them in parallel, with the same results as ``jobs=1``.
 
     Returns:
         The summary written to summary.json: ``config``, ``results`` (per architecture: runs, reached,
@@ -222,20 +250,22 @@ def run(config: Config | None = None, out_dir="runs/xor", verbose: int = 1, over
     """
     config = config or Config()
     started = time.perf_counter()
+    executor = make_executor(jobs, scheduler)
     out = prepare_output(out_dir, overwrite=overwrite, resume=resume)
-    with StopOnSignal() as stop:  # a signal while the results are written is deferred until they are
-        return _train_and_write(config, out, verbose, stop, started)
+    with StopOnSignal() as stop, executor:  # a signal while the results are written is deferred until they are
+        return _train_and_write(config, out, verbose, stop, started, executor)
 
 
-def _train_and_write(config: Config, out, verbose: int, stop: StopOnSignal, started: float) -> dict:
-    histories, interrupted = _train_all(config, verbose, stop)
+def _train_and_write(config: Config, out, verbose: int, stop: StopOnSignal, started: float, executor) -> dict:
+    by_seed, interrupted = _train_all(config, verbose, stop, executor)
+    histories = {name: list(runs.values()) for name, runs in by_seed.items()}
     train_seconds = time.perf_counter() - started
     if not histories[next(iter(ARCHITECTURES))]:
         summary = run_summary(config, {"interrupted": interrupted, "seeds_completed": 0}, started)
         summary["headline"] = [f"interrupted by {interrupted} before the first seed finished; nothing to report"]
         write_json(out / "summary.json", summary)
         return summary
-    rows = _seed_rows(config, histories)
+    rows = _seed_rows(config, by_seed)
     write_text(out / "seeds.csv", _rows_csv(rows))
     write_history_csv(out / "history.csv", {name: runs[0] for name, runs in histories.items()})
     files = _plots(config, histories, out) + ["seeds.csv", "history.csv", "summary.json"]

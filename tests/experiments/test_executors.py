@@ -1,0 +1,79 @@
+"""neurona.parallel: one interface for in-process, local-process and Dask runs; failures are reported, not fatal."""
+
+import pytest
+
+from neurona.experiments import parity, xor
+from neurona.parallel import InProcess, LocalProcesses, Progress, Task, blas_threads, make_executor
+from neurona.parallel.executors import DaskCluster, call
+
+
+def square_or_fail(params):
+    """A task function for the tests: fails on a negative x, as a run with a bad setting would."""
+    if params["x"] < 0:
+        raise ValueError(f"x must be >= 0. Received: x={params['x']}")
+    return params["x"] ** 2
+
+
+TASKS = [Task(f"x{x}", {"x": x}) for x in (3, -1, 2, 5)]
+
+
+@pytest.mark.parametrize("executor", [InProcess(), LocalProcesses(2)], ids=["in-process", "2 processes"])
+def test_every_task_gives_one_outcome_and_a_failure_names_its_configuration(executor):
+    with executor:
+        outcomes = {o.task.key: o for o in executor.run(square_or_fail, TASKS)}
+    assert {k: o.result for k, o in outcomes.items() if not o.error} == {"x3": 9, "x2": 4, "x5": 25}
+    assert outcomes["x-1"].error == "ValueError: x must be >= 0. Received: x=-1"
+    assert outcomes["x-1"].task.params == {"x": -1}
+    assert all(o.host for o in outcomes.values())
+
+
+def test_call_times_the_task_and_never_raises():
+    outcome = call(square_or_fail, Task("bad", {"x": -2}))
+    assert outcome.result is None and "x=-2" in outcome.error and outcome.seconds >= 0
+
+
+@pytest.mark.parametrize("workers, cores, threads", [(1, 2, 2), (2, 2, 1), (3, 2, 1), (2, 16, 8), (4, 16, 4)])
+def test_blas_threads_keep_workers_times_threads_within_the_cores(workers, cores, threads):
+    assert blas_threads(workers, cores) == threads
+    assert workers * threads <= max(cores, workers)
+
+
+def test_make_executor_chooses_by_jobs_and_scheduler(monkeypatch):
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
+    assert isinstance(make_executor(1), InProcess)
+    assert isinstance(make_executor(3), LocalProcesses) and make_executor(3).workers == 3
+    assert isinstance(make_executor(None), (InProcess, LocalProcesses))  # one worker per core
+    assert make_executor(1, scheduler="tcp://10.0.0.1:8786").address == "tcp://10.0.0.1:8786"
+    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", "tcp://10.0.0.2:8786")
+    assert isinstance(make_executor(2), DaskCluster) and make_executor(2).address == "tcp://10.0.0.2:8786"
+
+
+@pytest.mark.parametrize("jobs", [0, -2, 1.5, True])
+def test_make_executor_refuses_bad_jobs(jobs, monkeypatch):
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
+    with pytest.raises(ValueError, match=f"jobs must be a positive int. Received: jobs={jobs!r}"):
+        make_executor(jobs)
+
+
+def test_progress_says_runs_done_of_total_and_an_eta():
+    progress = Progress(total=4, done=1, stream=None)
+    assert progress.line().startswith("1/4 runs done, ") and progress.line().endswith("ETA ?")
+    progress.update()
+    progress.update(ok=False)
+    assert progress.line().startswith("2/4 runs done (1 failed), ") and "ETA " in progress.line()
+
+
+def test_xor_with_two_processes_equals_one_process(tmp_path):
+    config = xor.Config(epochs=50, seeds=3)
+    one = xor.run(config, tmp_path / "one", verbose=0, jobs=1)
+    two = xor.run(config, tmp_path / "two", verbose=0, jobs=2)
+    assert one["results"]["architectures"] == two["results"]["architectures"]
+    assert (tmp_path / "one" / "seeds.csv").read_bytes() == (tmp_path / "two" / "seeds.csv").read_bytes()
+
+
+def test_parity_with_two_processes_equals_one_process(tmp_path):
+    config = parity.Config(epochs=40, seeds=2, width_n=(2,), hidden_values=(1, 3), n_values=(3,), narrow_hidden=())
+    parity.run(config, tmp_path / "one", verbose=0, jobs=1)
+    parity.run(config, tmp_path / "two", verbose=0, jobs=2)
+    for name in ("runs.csv", "table.csv", "history.csv"):
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
