@@ -30,10 +30,10 @@ def _padding(padding, size: int, window: int, stride: int) -> tuple:
     return padding, padding
 
 
-def _geometry(op: str, x: Tensor, window: tuple, stride, padding, dilation) -> tuple:
-    """Check x and the window arguments; return stride, dilation, ((top, bottom), (left, right)) and (out_h, out_w)."""
-    if x.ndim != 4:
-        raise ValueError(f"{op}: x must be 4-D (batch, height, width, channels). Received shape {x.shape}")
+def _geometry(op: str, shape: tuple, window: tuple, stride, padding, dilation) -> tuple:
+    """Check an image shape and the window arguments; return stride, dilation, ((top, bottom), (left, right)), (out_h, out_w)."""
+    if len(shape) != 4:
+        raise ValueError(f"{op}: x must be 4-D (batch, height, width, channels). Received shape {shape}")
     stride, dilation = args.pair(op, "stride", stride), args.pair(op, "dilation", dilation)
     if isinstance(padding, str) and padding not in ("valid", "same"):
         raise ValueError(f"{op}: padding must be 'valid', 'same', or a non-negative int or pair. "
@@ -42,14 +42,25 @@ def _geometry(op: str, x: Tensor, window: tuple, stride, padding, dilation) -> t
     pads, out = [], []
     for axis in range(2):
         span = dilation[axis] * (window[axis] - 1) + 1  # the window's extent, holes included
-        pad = _padding(per_axis[axis], x.shape[1 + axis], span, stride[axis])
-        padded = x.shape[1 + axis] + pad[0] + pad[1]
+        pad = _padding(per_axis[axis], shape[1 + axis], span, stride[axis])
+        padded = shape[1 + axis] + pad[0] + pad[1]
         if padded < span:
             raise ValueError(f"{op}: the window ({window[0]}x{window[1]}, dilation {dilation}) spans {span} pixels, "
-                             f"more than the padded input's {padded}. Received x of shape {x.shape}, padding={padding!r}")
+                             f"more than the padded input's {padded}. Received x of shape {shape}, padding={padding!r}")
         pads.append(pad)
         out.append((padded - span) // stride[axis] + 1)
     return stride, dilation, tuple(pads), tuple(out)
+
+
+def output_size(op: str, image_shape: tuple, window, stride=1, padding="valid", dilation=1) -> tuple:
+    """(out_h, out_w) of conv2d or a pooling on images of ``image_shape`` (height, width, channels), without data.
+
+    Layers use it for ``compute_output_shape``; the same checks (and messages) as the op itself.
+    """
+    if op != "conv2d":
+        _pool_padding(op, padding, window)
+    window = args.pair(op, "pool_size" if op != "conv2d" else "kernel_size", window)
+    return _geometry(op, (1, *image_shape), window, stride, padding, dilation)[3]
 
 
 def _pad(x: np.ndarray, pads: tuple, value: float = 0.0) -> np.ndarray:
@@ -103,7 +114,7 @@ def conv2d(x, kernel, stride=1, padding="valid", dilation=1) -> Tensor:
         raise ValueError(f"conv2d: kernel must be 4-D (kernel_h, kernel_w, in_channels, out_channels) with in_channels "
                          f"= x's channels. Received x of shape {x.shape} and kernel of shape {kernel.shape}")
     window = kernel.shape[:2]
-    stride, dilation, pads, out = _geometry("conv2d", x, window, stride, padding, dilation)
+    stride, dilation, pads, out = _geometry("conv2d", x.shape, window, stride, padding, dilation)
     padded, w = _pad(x.data, pads), graph.saved(kernel, x.requires_grad)
     n, c_out, taps = x.shape[0], kernel.shape[3], window[0] * window[1] * kernel.shape[2]  # taps: one window's values
     patches = _windows(padded, window, stride, dilation, out).reshape(n * out[0] * out[1], taps)  # im2col: one copy
@@ -124,14 +135,21 @@ def conv2d(x, kernel, stride=1, padding="valid", dilation=1) -> Tensor:
 
 
 def _pool_arguments(op: str, x, pool_size, stride, padding) -> tuple:
-    """Check a pooling call; an int padding may be at most half the window, so every window covers the image."""
+    """Check a pooling call: x, window, stride, pads and output size."""
     x = args.lift(x, op=op)
     window = args.pair(op, "pool_size", pool_size)
-    stride, _, pads, out = _geometry(op, x, window, window if stride is None else stride, padding, 1)
-    if not isinstance(padding, str) and any(pad[0] > size // 2 for pad, size in zip(pads, window)):
-        raise ValueError(f"{op}: padding must be at most half the pool size. Received: padding={padding!r}, "
-                         f"pool_size={pool_size!r}")
+    stride, _, pads, out = _geometry(op, x.shape, window, window if stride is None else stride, padding, 1)
+    _pool_padding(op, padding, pool_size)
     return x, window, stride, pads, out
+
+
+def _pool_padding(op: str, padding, pool_size) -> None:
+    """An int padding of a pool may be at most half the window, so every window covers the image."""
+    if not isinstance(padding, str):
+        per_axis = args.pair(op, "padding", padding, smallest=0)
+        if any(pad > size // 2 for pad, size in zip(per_axis, args.pair(op, "pool_size", pool_size))):
+            raise ValueError(f"{op}: padding must be at most half the pool size. Received: padding={padding!r}, "
+                             f"pool_size={pool_size!r}")
 
 
 def max_pool2d(x, pool_size=2, stride=None, padding="valid") -> Tensor:

@@ -5,12 +5,18 @@ another layer) it records a step of a functional model instead.
 """
 
 from .base import Input, Layer, SymbolicTensor
+from .augment import RandomCrop
+from .conv import AveragePooling2D, Conv2D, GlobalAveragePooling2D, MaxPool2D
 from .core import Activation, Concatenate, Dense, Dropout, Flatten, RandomFlip
+from .normalization import BatchNormalization
 
-REGISTRY = {cls.__name__: cls for cls in (Dense, Activation, Flatten, Dropout, RandomFlip, Concatenate)}
+REGISTRY = {cls.__name__: cls for cls in (Dense, Activation, Flatten, Dropout, RandomFlip, Concatenate,
+                                          Conv2D, MaxPool2D, AveragePooling2D, GlobalAveragePooling2D,
+                                          BatchNormalization, RandomCrop)}
 
 __all__ = ["Input", "Layer", "SymbolicTensor", "Dense", "Activation", "Flatten", "Dropout", "RandomFlip",
-           "Concatenate", "REGISTRY", "from_config"]
+           "Concatenate", "Conv2D", "MaxPool2D", "AveragePooling2D", "GlobalAveragePooling2D", "BatchNormalization",
+           "RandomCrop", "REGISTRY", "from_config"]
 
 
 def from_config(entry: dict, custom_objects: dict | None = None) -> Layer:
