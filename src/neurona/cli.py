@@ -22,7 +22,8 @@ MAXIMA = {"n_train": 50000, "n_test": 10000,  # CIFAR-10's training and test set
 NON_NEGATIVE_FLOATS = {"lam", "alt_lam", "alt_lr"}  # 0 turns the penalty or the extra runs off
 FRACTIONS = {"dropout"}
 CHOICES = {"engine": ("framework", "reference"), "losses": ("mse", "svm", "cce"), "outputs": ("sigmoid", "linear")}
-PLOTTING = ("run", "reproduce")  # the commands that draw figures with matplotlib
+PLOTTING = ("run", "reproduce", "sweep")  # the commands that draw figures with matplotlib
+PARALLEL_RUNS = ("xor", "parity")  # `run` experiments that take --jobs / --scheduler
 
 
 # ----- argument types: each returns the value or raises ArgumentTypeError naming what was expected -----
@@ -150,6 +151,77 @@ def _output_options(p: argparse.ArgumentParser, what: str, resume: str) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
 
+def _executor_options(p: argparse.ArgumentParser, default_jobs) -> None:
+    """--jobs and --scheduler: where the runs of a command train (see neurona.parallel)."""
+    cores = "one per core" if default_jobs is None else default_jobs
+    p.add_argument("-j", "--jobs", type=positive_int, default=default_jobs,
+                   help=f"local worker processes (default {cores}); 1 trains in this process")
+    p.add_argument("--scheduler", default=None, type=path_text, metavar="tcp://HOST:8786",
+                   help="train on this Dask cluster instead (default $DASK_SCHEDULER_ADDRESS if set); "
+                        "needs pip install 'neurona[cluster]'")
+
+
+def _add_sweep_parser(sub) -> None:
+    from .experiments.sweep import SWEEPABLE
+
+    p = sub.add_parser("sweep", help="grid or random search over an experiment's hyperparameters: runs.csv and plots",
+                       description="Train every point of a grid (or random draws) times --seeds seeds, in "
+                       "parallel; write runs.csv (one row per run) and plots. Example: neurona sweep parity "
+                       "--grid n=2:10 hidden=1,2,3,5,10,15 --seeds 10 --jobs 2")
+    p.add_argument("experiment", choices=list(SWEEPABLE))
+    p.add_argument("--grid", nargs="+", default=[], type=grid_item, metavar="NAME=VALUES",
+                   help="values as a,b,c or an integer range LOW:HIGH (inclusive); one value fixes a parameter")
+    p.add_argument("--random", nargs="+", default=[], type=random_item, metavar="NAME=LOW:HIGH[:log]",
+                   help="draw the parameter --samples times, uniformly (or log-uniformly)")
+    p.add_argument("--samples", type=positive_int, default=None, help="random points (with --random; default 10)")
+    p.add_argument("--seeds", type=positive_int, default=3, help="runs per point (default 3)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="first seed; also draws the random points")
+    p.add_argument("--metric", default=None, help="the runs.csv column to plot (default: the experiment's)")
+    p.add_argument("-o", "--output", default=None, type=path_text, help="output folder (default runs/sweep-NAME)")
+    _output_options(p, "results", "train only the runs an earlier sweep in the output folder did not finish")
+    _executor_options(p, default_jobs=None)
+
+
+def _value(text: str):
+    """A grid value: an int, else a float, else the text itself (e.g. an architecture's name)."""
+    for kind in (int, float):
+        try:
+            value = kind(text)
+        except ValueError:
+            continue
+        if kind is float and not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"must be finite. Received: {text!r}")
+        return value
+    return text
+
+
+def grid_item(text: str) -> tuple:
+    """NAME=a,b,c or NAME=LOW:HIGH (integers, inclusive) → (NAME, values)."""
+    name, sep, values = text.partition("=")
+    if not sep or not name or not values:
+        raise argparse.ArgumentTypeError(f"must be NAME=a,b,c or NAME=LOW:HIGH. Received: {text!r}")
+    if ":" in values:
+        low, _, high = values.partition(":")
+        low, high = _integer(low, -INT_MAX), _integer(high, -INT_MAX)
+        if high < low or high - low > 10000:
+            raise argparse.ArgumentTypeError(f"needs LOW <= HIGH, at most 10001 values. Received: {text!r}")
+        return name, tuple(range(low, high + 1))
+    return name, tuple(_value(v) for v in values.split(","))
+
+
+def random_item(text: str) -> tuple:
+    """NAME=LOW:HIGH or NAME=LOW:HIGH:log → (NAME, (low, high, scale))."""
+    name, sep, spec = text.partition("=")
+    parts = spec.split(":")
+    if not sep or not name or len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] not in ("log", "linear")):
+        raise argparse.ArgumentTypeError(f"must be NAME=LOW:HIGH or NAME=LOW:HIGH:log. Received: {text!r}")
+    low, high = _finite(parts[0]), _finite(parts[1])
+    scale = parts[2] if len(parts) == 3 else "linear"
+    if not low < high or (scale == "log" and low <= 0):
+        raise argparse.ArgumentTypeError(f"needs LOW < HIGH (and LOW > 0 for log). Received: {text!r}")
+    return name, (low, high, scale)
+
+
 def _build_parser() -> tuple:
     """The parser, the ``graph`` sub-parser, and each ``run`` sub-parser by experiment name (flags added on demand)."""
     from . import __version__, experiments
@@ -174,6 +246,8 @@ def _build_parser() -> tuple:
         p.add_argument("-o", "--output", default=None, type=path_text, help=f"output folder (default runs/{name})")
         p.add_argument("--quick", action="store_true", help="a reduced run that finishes quickly")
         _output_options(p, "results", "continue an interrupted run in the same output folder")
+        if name in PARALLEL_RUNS:
+            _executor_options(p, default_jobs=1)
         run_parsers[name] = p
 
     data = sub.add_parser("data", help="fetch and check datasets")
@@ -181,6 +255,8 @@ def _build_parser() -> tuple:
     data.add_argument("--dir", default=None, type=path_text,
                       help="data folder (default: $NEURONA_DATA, else the user cache)")
     data.add_argument("--info", action="store_true", help="say where the data is and whether it is valid")
+
+    _add_sweep_parser(sub)
 
     rep = sub.add_parser("reproduce", help="run exercises 1-8 and write one self-contained HTML report")
     rep.add_argument("-o", "--output", default="report", type=path_text, help="output folder (default ./report)")
@@ -223,8 +299,9 @@ def _cmd_run(args) -> int:
     out = Path(args.output or Path("runs") / args.experiment)
     again = f"neurona run {args.experiment} --resume -o {out}"
     try:
+        parallel = {"jobs": args.jobs, "scheduler": args.scheduler} if hasattr(args, "jobs") else {}
         summary = experiment.run(args.config, out, verbose=0 if args.quiet else 1, overwrite=args.overwrite,
-                                 resume=args.resume)
+                                 resume=args.resume, **parallel)
     except RunInterrupted as exc:
         print(f"neurona run {args.experiment}: {exc}", file=sys.stderr)
         print(f"Interrupted: continue with  {again}", file=sys.stderr)
@@ -236,6 +313,22 @@ def _cmd_run(args) -> int:
         print(f"Interrupted: continue with  {again}", file=sys.stderr)
         return 130
     return 0
+
+
+def _cmd_sweep(args) -> int:
+    from .experiments import sweep
+
+    out = Path(args.output or Path("runs") / f"sweep-{args.experiment}")
+    samples = args.samples if args.samples is not None else (10 if args.random else 0)
+    config = sweep.Config(args.experiment, grid=dict(args.grid), random=dict(args.random), samples=samples,
+                          seeds=args.seeds, seed=args.seed, metric=args.metric)
+    summary = sweep.run(config, out, verbose=0 if args.quiet else 1, overwrite=args.overwrite, resume=args.resume,
+                        jobs=args.jobs, scheduler=args.scheduler)
+    print(f"Results written to {out}/ (runs.csv, {', '.join(f for f in summary['files'] if f.endswith('.png'))})")
+    for line in summary.get("headline", []):
+        print("  " + line)
+    results = summary["results"]
+    return 130 if results.get("interrupted") else 1 if results["runs_done"] < results["runs_total"] else 0
 
 
 def _cmd_data(args) -> int:
@@ -324,7 +417,8 @@ def main(argv=None) -> int:
     args = _parse(sys.argv[1:] if argv is None else argv)
     if args.command in PLOTTING and importlib.util.find_spec("matplotlib") is None:
         return _matplotlib_missing(args.command)  # found before any training, not after it
-    handler = {"graph": _cmd_graph, "run": _cmd_run, "data": _cmd_data, "reproduce": _cmd_reproduce}[args.command]
+    handler = {"graph": _cmd_graph, "run": _cmd_run, "data": _cmd_data, "reproduce": _cmd_reproduce,
+               "sweep": _cmd_sweep}[args.command]
     try:
         return handler(args)
     except (ValueError, TypeError, OSError) as exc:  # OSError: missing files, downloads, checksums

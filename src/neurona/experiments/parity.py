@@ -27,8 +27,8 @@ from .._files import atomic_write
 from .._signals import StopOnSignal
 from ..datasets import synthetic
 from ..parallel import Task, make_executor
-from ._common import (prepare_output, records_outputs, run_summary, stop_requested, write_history_csv, write_json,
-                      write_text)
+from ._common import (history_stats, prepare_output, records_outputs, run_summary, stop_requested,
+                      write_history_csv, write_json, write_text)
 from .xor import epochs_to_perfect, progress_bar, summarize_seeds, train
 
 _TUPLES = ("width_n", "hidden_values", "n_values", "narrow_hidden")
@@ -150,6 +150,22 @@ def train_one(params: dict) -> dict:
     history = train(build_network(params["n"], params["hidden"]), x, y, params["epochs"], params["lr"], params["seed"])
     return {"loss": history.history.get("loss", []), "accuracy": history.history.get("accuracy", []),
             "stopped": history.stopped, "interrupted": history.interrupted}
+
+
+def sweep_run(params: dict) -> dict:
+    """One point of ``neurona sweep parity``: final and best metrics, epochs, and epochs_to_100."""
+    run = train_one(params)
+    stats = history_stats({"loss": run["loss"], "accuracy": run["accuracy"]})
+    stats["epochs_to_100"] = epochs_to_perfect(run["accuracy"])
+    for key in ("stopped", "interrupted"):
+        if run[key]:
+            stats[key] = run[key]
+    return stats
+
+
+# What `neurona sweep parity` may vary (one run's parameters, with their defaults) and the metric it plots.
+SWEEP = {"defaults": {"n": 4, "hidden": 15, "epochs": 3000, "lr": 0.01, "seed": 0},
+         "metric": "final_accuracy", "run": sweep_run}
 
 
 def tasks(config: Config, done=()) -> list:

@@ -22,8 +22,8 @@ from .. import layers, losses, models, optimizers
 from .._signals import StopOnSignal
 from ..datasets import synthetic
 from ..parallel import Task, make_executor
-from ._common import (prepare_output, records_outputs, run_summary, stop_requested, write_history_csv, write_json,
-                      write_text)
+from ._common import (history_stats, prepare_output, records_outputs, run_summary, stop_requested,
+                      write_history_csv, write_json, write_text)
 
 # name → description; "B" joins the network's input to the hidden layer's output before the output layer.
 ARCHITECTURES = {"A": "2-2-1 tanh", "B": "2-2-1 tanh, input concatenated before the output layer"}
@@ -135,6 +135,19 @@ def train_one(params: dict) -> SeedRun:
     model = build_network(params["architecture"], params["hidden"])
     history = train(model, x, y, params["epochs"], params["lr"], params["seed"])
     return SeedRun(dict(history.history), history.stopped, history.interrupted)
+
+
+def sweep_run(params: dict) -> dict:
+    """One point of ``neurona sweep xor``: final and best metrics, epochs, and epochs_to_100."""
+    run = train_one(params)
+    stats = history_stats(run)
+    stats["epochs_to_100"] = epochs_to_perfect(run)
+    return {**stats, "interrupted": run.interrupted} if run.interrupted else stats
+
+
+# What `neurona sweep xor` may vary (one run's parameters, with their defaults) and the metric it plots.
+SWEEP = {"defaults": {"architecture": "B", "hidden": 2, "epochs": 3000, "lr": 0.01, "seed": 0},
+         "metric": "final_accuracy", "run": sweep_run}
 
 
 def tasks(config: Config) -> list:

@@ -102,7 +102,7 @@ class LocalProcesses:
     def __init__(self, jobs: int):
         if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
             raise ValueError(f"jobs must be a positive int. Received: jobs={jobs!r}")
-        self.workers, self.description, self._pool = jobs, f"{jobs} local worker processes", None
+        self.workers, self.description, self._pool = jobs, f"on {jobs} local worker processes", None
 
     def __enter__(self):
         import multiprocessing
@@ -140,7 +140,7 @@ class DaskCluster:
         if not isinstance(address, str) or not address.strip():
             raise ValueError(f"scheduler must be an address such as tcp://HOST:8786. Received: scheduler={address!r}")
         self.address, self.timeout, self.client, self.workers = address, timeout, None, 0
-        self.description = f"the Dask cluster at {address}"
+        self.description = f"on the Dask cluster at {address}"
 
     def __enter__(self):
         try:
