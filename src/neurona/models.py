@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 
-from . import _checks, _inputs, _state, layers as layer_module, losses, saving, training
+from . import _checks, _conventions, _inputs, _state, layers as layer_module, losses, saving, training
 from .autodiff import Tensor, no_grad
 from .layers import Layer, SymbolicTensor
 
@@ -41,7 +41,7 @@ class BaseModel(_state.Stateful):
             raise ValueError(f"{where}: dtype must be float32 or float64. Received: dtype={dtype!r:.80}")
         self.name, self.dtype, self.seed = name, resolved, _checks.seed(where, seed)
         self.layers, self.input_shape, self.built, self.weights_seed = [], None, False, None
-        self.stop_training, self.loss, self.history = False, None, None
+        self.stop_training, self.loss, self.history, self.compiled = False, None, None, None
 
     @property
     def steps(self) -> list:
@@ -122,6 +122,13 @@ class BaseModel(_state.Stateful):
     def regularized_weights(self) -> list:
         return _unique(w for layer in self.layers for w in layer.regularized_weights)
 
+    def penalty(self, reg=None):
+        """The regularization term as a Tensor (None if there is none): ``reg`` over the regularized
+        weights (fit's ``reg=``), plus each weight's own regularizer (``Dense(kernel_regularizer=...)``)."""
+        terms = [reg(self.regularized_weights)] if reg is not None and self.regularized_weights else []
+        terms += [own([w]) for layer in self.layers for own, w in layer.weight_penalties]
+        return None if not terms else sum(terms[1:], terms[0])
+
     # ----- computing -----
     def forward(self, x, training: bool = False) -> Tensor:
         """Run the steps on a batch ``x`` (a Tensor or array) and return the output Tensor; builds on first use."""
@@ -135,8 +142,14 @@ class BaseModel(_state.Stateful):
 
     __call__ = forward
 
-    def predict(self, x, batch_size: int | None = None) -> np.ndarray:
-        """The network's outputs for ``x``, computed in batches without recording a graph."""
+    def predict(self, x, batch_size: int | None = None, verbose: int = 0, **unknown) -> np.ndarray:
+        """The network's outputs for ``x``, computed in batches without recording a graph.
+
+        ``verbose`` is accepted for Keras's sake; prediction shows no progress bar.
+        """
+        _conventions.refuse_unknown("predict", unknown, ("batch_size", "verbose"))
+        if isinstance(verbose, bool) or verbose not in (0, 1, 2):
+            raise ValueError(f"predict: verbose must be 0, 1 or 2. Received: verbose={_checks.echo(verbose)}")
         x = _inputs.as_samples("predict", "x", x, min_ndim=2)
         self.require_built("predict", x)
         batch_size = _PREDICT_BATCH if batch_size is None else _checks.positive_int("predict", "batch_size", batch_size)
@@ -171,17 +184,24 @@ class BaseModel(_state.Stateful):
         _inputs.check_range(where, x, self.dtype)
 
     # ----- training (the loop lives in neurona.training) -----
-    def fit(self, x, y, test_data=None, epochs: int = 1, loss="mse", opt=None, reg=None, name: str | None = None,
-            batch_size: int | None = None, callbacks=None, verbose: int = 1, seed: int | None = None,
-            checkpoint=None):
-        return training.fit(self, x, y, test_data=test_data, epochs=epochs, loss=loss, opt=opt, reg=reg, name=name,
-                            batch_size=batch_size, callbacks=callbacks, verbose=verbose, seed=seed,
-                            checkpoint=checkpoint)
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, **unknown) -> None:
+        """Keras's habit: fix the optimizer, loss and metrics that ``fit`` and ``evaluate`` then use.
+
+        Args:
+            optimizer: an Optimizer or its name ("adam", "sgd", "rmsprop"), kept across fit calls.
+            loss: a Loss or its name (Keras's names too: "sparse_categorical_crossentropy", …).
+            metrics: e.g. ["accuracy"]; every fit measures the loss and accuracy.
+        """
+        _conventions.refuse_unknown("compile", unknown, ("optimizer", "loss", "metrics"))
+        self.compiled = _conventions.Compiled.make(optimizer, loss, metrics)
+
+    def fit(self, x, y=None, *args, **kwargs):
+        return training.fit(self, x, y, *args, **kwargs)
 
     fit.__doc__ = training.fit.__doc__
 
-    def evaluate(self, x, y, loss=None, reg=None, batch_size: int | None = None) -> dict:
-        return training.evaluate(self, x, y, loss=loss, reg=reg, batch_size=batch_size)
+    def evaluate(self, x, y=None, *args, **kwargs):
+        return training.evaluate(self, x, y, *args, **kwargs)
 
     evaluate.__doc__ = training.evaluate.__doc__
 
@@ -194,11 +214,18 @@ class BaseModel(_state.Stateful):
                           f"build(seed={seed}) first, for a run that seed={seed} fully decides", stacklevel=5)
 
     # ----- description, state and persistence -----
-    def summary(self) -> str:
-        """Each layer with its output shape and parameter count (also printed). Draws no weights."""
-        text = summary_table(self)
-        print(text)
-        return text
+    def summary(self) -> None:
+        """Print each layer with its output shape and parameter count (``summary_table`` gives the text).
+
+        It draws no weights, and returns nothing, as Keras's does (a notebook shows the table once).
+        """
+        print(summary_table(self))
+
+    def __repr__(self) -> str:
+        shape = "?" if self.input_shape is None else ", ".join(map(str, self.input_shape))
+        layers = ", ".join(f"{layer.name}: {type(layer).__name__}" for layer in self.layers)
+        name = f"{self.name!r}, " if self.name else ""
+        return f"{type(self).__name__}({name}input (None, {shape}), layers [{layers}], {len(self.steps)} steps)"
 
     def get_config(self) -> dict:
         """Everything needed to rebuild the model except its weight values (the JSON a model file holds)."""
@@ -338,8 +365,8 @@ class Network(BaseModel):
             raise TypeError(f"Network.add: expected a layer. Received: {layer!r:.80} ({type(layer).__name__})")
         if self.built:
             raise ValueError("Network.add: the network is already built (it has weights); create a new Network")
-        if not self._order and self.input_shape is None and getattr(layer, "input_dim", None) is not None:
-            self.input_shape = (layer.input_dim,)
+        if not self._order and self.input_shape is None and layer.declared_input_shape is not None:
+            self.input_shape = layer.declared_input_shape
         if layer.joins_input and not self._order:
             raise ValueError(f"Network.add: {type(layer).__name__} cannot be the first layer: it joins the previous "
                              "layer's output with the network's input, so add a layer before it")
@@ -361,6 +388,9 @@ class Network(BaseModel):
             if layer.input_dim != width:
                 raise ValueError(f"{type(layer).__name__}: input_dim={layer.input_dim}, but the network's input has "
                                  f"{width} features")
+
+
+Sequential = Network  # Keras's name for the same thing
 
 
 def load(path, custom_objects: dict | None = None) -> BaseModel:
@@ -389,6 +419,9 @@ def load(path, custom_objects: dict | None = None) -> BaseModel:
         np.copyto(tensor.data, value)
     model.weights_seed = _FROM_FILE
     return model
+
+
+load_model = load  # Keras's name
 
 
 def _custom_layers(custom_objects) -> dict:

@@ -23,6 +23,7 @@ class Optimizer(_checks.Configurable, _state.Stateful):
     Args:
         lr: learning rate, a positive number or a Schedule (a function of the step number).
         clipnorm: if given, gradients are rescaled so their global L2 norm is at most this.
+        learning_rate: Keras's name for ``lr``, accepted by every optimizer (it wins when both are given).
     """
 
     sums_over_batch = False
@@ -30,8 +31,9 @@ class Optimizer(_checks.Configurable, _state.Stateful):
     whole_set_by_default = False  # True: without a batch size, one batch is the whole training set (BGD)
     elementwise = False  # True when _update treats each element on its own (big arrays then go in pieces)
 
-    def __init__(self, lr, clipnorm: float | None = None):
+    def __init__(self, lr, clipnorm: float | None = None, learning_rate=None):
         where = type(self).__name__
+        lr = lr if learning_rate is None else learning_rate  # Keras's name for the same number
         self.lr = lr if isinstance(lr, Schedule) else _checks.real(where, "lr", lr, low=0.0, low_open=True)
         self.clipnorm = None if clipnorm is None else _checks.real(where, "clipnorm", clipnorm, low=0.0, low_open=True)
         self.params, self.slots, self.iterations = [], [], 0
@@ -138,8 +140,8 @@ class SGD(Optimizer):
 
     elementwise = True
 
-    def __init__(self, lr=0.01, momentum: float = 0.0, nesterov: bool = False, clipnorm=None):
-        super().__init__(lr, clipnorm)
+    def __init__(self, lr=0.01, momentum: float = 0.0, nesterov: bool = False, clipnorm=None, *, learning_rate=None):
+        super().__init__(lr, clipnorm, learning_rate)
         self.momentum = _checks.real("SGD", "momentum", momentum, low=0.0)
         if self.momentum >= 1:
             raise ValueError(f"SGD: momentum must be in [0, 1). Received: momentum={momentum!r}")
@@ -190,8 +192,9 @@ class BGD(SGD):
     sums_over_batch = True
     whole_set_by_default = True
 
-    def __init__(self, lr=0.01, bs: int | None = None, momentum: float = 0.0, nesterov: bool = False, clipnorm=None):
-        super().__init__(lr, momentum, nesterov, clipnorm)
+    def __init__(self, lr=0.01, bs: int | None = None, momentum: float = 0.0, nesterov: bool = False, clipnorm=None,
+                 *, learning_rate=None):
+        super().__init__(lr, momentum, nesterov, clipnorm, learning_rate=learning_rate)
         self.batch_size = None if bs is None else _checks.positive_int("BGD", "bs", bs)
 
     @property
@@ -211,8 +214,8 @@ class RMSprop(Optimizer):
 
     elementwise = True
 
-    def __init__(self, lr=1e-3, rho: float = 0.9, eps: float = 1e-7, clipnorm=None):
-        super().__init__(lr, clipnorm)
+    def __init__(self, lr=1e-3, rho: float = 0.9, eps: float = 1e-7, clipnorm=None, *, learning_rate=None):
+        super().__init__(lr, clipnorm, learning_rate)
         self.rho = _checks.real("RMSprop", "rho", rho, low=0.0, high=1.0)
         if self.rho >= 1:  # rho = 1 never updates the average: every step would be lr·g/eps, ~1e7·lr·g
             raise ValueError(f"RMSprop: rho must be in [0, 1). Received: rho={rho!r}")
@@ -247,8 +250,9 @@ class Adam(Optimizer):
 
     elementwise = True
 
-    def __init__(self, lr=1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-7, clipnorm=None):
-        super().__init__(lr, clipnorm)
+    def __init__(self, lr=1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-7, clipnorm=None, *,
+                 learning_rate=None):
+        super().__init__(lr, clipnorm, learning_rate)
         self.beta1 = _checks.real("Adam", "beta1", beta1, low=0.0, high=0.999999)
         self.beta2 = _checks.real("Adam", "beta2", beta2, low=0.0, high=0.999999)
         self.eps = _checks.real("Adam", "eps", eps, low=0.0, low_open=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _checks, _inputs, _state, checkpoints, losses, metrics, optimizers, regularizers
+from . import _checks, _conventions, _inputs, _state, checkpoints, losses, metrics, optimizers, regularizers
 from ._files import check_writable
 from ._signals import StopOnSignal
 from .autodiff import Tensor, no_grad
@@ -36,16 +36,23 @@ class DivergenceWarning(UserWarning):
     """fit stopped because the loss, a gradient or a weight became NaN or inf (issued whatever ``verbose``)."""
 
 
-def fit(model, x, y, test_data=None, epochs: int = 1, loss="mse", opt=None, reg=None, name: str | None = None,
+FIT_KEYWORDS = ("test_data", "epochs", "loss", "opt", "reg", "name", "batch_size", "callbacks", "verbose", "seed",
+                "checkpoint", "validation_data", "validation_split", "shuffle")
+
+
+def fit(model, x, y=None, test_data=None, epochs: int = 1, loss=None, opt=None, reg=None, name: str | None = None,
         batch_size: int | None = None, callbacks=None, verbose: int = 1, seed: int | None = None,
-        checkpoint=None) -> History:
+        checkpoint=None, *, validation_data=None, validation_split: float = 0.0, shuffle: bool = True,
+        **unknown) -> History:
     """Train on (x, y) for ``epochs`` passes, in shuffled mini-batches.
 
     Args:
         x: inputs, (N, features) or (N, d1, d2, …). y: integer labels (N,) or rows (N, outputs).
         test_data: optional (x_test, y_test), evaluated after every epoch (``val_loss``, ``val_accuracy``).
         epochs: passes over the data.
-        loss, opt, reg: a Loss, Optimizer and Regularizer (or their names); ``opt`` defaults to SGD(lr=0.01).
+        loss, opt, reg: a Loss, Optimizer and Regularizer (or their names). Without ``loss`` the one
+            given to ``model.compile`` is used (there is no silent default); ``opt`` defaults to the
+            compiled optimizer, else SGD(lr=0.01).
         name: a label for the progress bar and the history.
         batch_size: samples per step, unless the optimizer says (``BGD(bs=…)``); default 32.
         callbacks: e.g. ``[EarlyStopping(...), ModelCheckpoint(...)]``.
@@ -55,6 +62,9 @@ def fit(model, x, y, test_data=None, epochs: int = 1, loss="mse", opt=None, reg=
             callbacks, history) is saved there after every epoch; if the file exists when fit
             starts, training resumes from it, bit for bit as if never stopped. A checkpoint of
             another run (other data, model, loss, optimizer, batch size, seed or callbacks) is refused.
+        validation_data: Keras's name for ``test_data``.
+        validation_split: a fraction in [0, 1): the last samples of (x, y), before shuffling, validate.
+        shuffle: False keeps the samples' order in every epoch.
 
     SIGINT (Ctrl-C) or SIGTERM ends the current step and then training; the history so far
     is returned with ``history.stopped`` saying so (``history.interrupted`` names the signal).
@@ -64,9 +74,13 @@ def fit(model, x, y, test_data=None, epochs: int = 1, loss="mse", opt=None, reg=
         ``["val_loss"]``, ``["val_accuracy"]``. Loss and accuracy are running means over the
         epoch's batches (the penalty included); validation ones are measured after the epoch.
     """
+    _conventions.refuse_unknown("fit", unknown, FIT_KEYWORDS)
     x, y = _inputs.check_pair("fit", x, y)
+    x, y, test_data = _conventions.split_validation(x, y, test_data, validation_data, validation_split)
     test = _inputs.check_test_data("fit", test_data)
     epochs = _checks.positive_int("fit", "epochs", epochs)
+    if not isinstance(shuffle, bool):
+        raise ValueError(f"fit: shuffle must be True or False. Received: shuffle={_checks.echo(shuffle)}")
     if isinstance(verbose, bool) or verbose not in (0, 1, 2):
         raise ValueError(f"fit: verbose must be 0 (silent) or 1 (progress bar). Received: verbose={verbose!r:.80}")
     if name is not None and not isinstance(name, str):
@@ -75,6 +89,7 @@ def fit(model, x, y, test_data=None, epochs: int = 1, loss="mse", opt=None, reg=
     if checkpoint is not None:
         _check_checkpoint_path(checkpoint, user_callbacks.callbacks)
     plan = _Plan.make(model, x, y, loss, opt, reg, batch_size, seed)
+    plan.shuffle = shuffle
     if test is not None:
         _check_test(model, plan, test)
     history = model.history = History(name or model.name)
@@ -155,17 +170,36 @@ def _check_test(model, plan, test) -> None:
         raise ValueError(f"fit (test_data): {exc}") from None
 
 
-def evaluate(model, x, y, loss=None, reg=None, batch_size: int | None = None) -> dict:
-    """``{"loss": …, "accuracy": …}`` on (x, y); the loss is the last fit's unless given."""
+def evaluate(model, x, y=None, loss=None, reg=None, batch_size: int | None = None, verbose: int = 0,
+             return_dict: bool | None = None, **unknown):
+    """The loss and accuracy on (x, y), in batches, without recording a graph.
+
+    Args:
+        loss: default the last fit's loss, else the compiled one. reg: a regularizer whose penalty to add.
+        batch_size: samples per batch (memory only; the result is the same).
+        verbose: accepted for Keras's sake; evaluation shows no progress bar.
+        return_dict: True gives ``{"loss": …, "accuracy": …}`` (the default, unless the model was
+            compiled); False gives Keras's form: the loss alone, or ``[loss, accuracy]`` when
+            ``compile`` named the accuracy metric (the default after compile).
+    """
+    _conventions.refuse_unknown("evaluate", unknown, ("loss", "reg", "batch_size", "verbose", "return_dict"))
+    if isinstance(verbose, bool) or verbose not in (0, 1, 2):
+        raise ValueError(f"evaluate: verbose must be 0, 1 or 2. Received: verbose={_checks.echo(verbose)}")
+    if return_dict is not None and not isinstance(return_dict, bool):
+        raise ValueError(f"evaluate: return_dict must be True or False. Received: {_checks.echo(return_dict)}")
     x, y = _inputs.check_pair("evaluate", x, y)
     model.require_built("evaluate", x)
-    loss = losses.get(loss if loss is not None else (model.loss or "mse"))
+    loss = model.loss if loss is None and model.loss is not None else _conventions.resolve_loss(
+        "evaluate", loss, model.compiled)
     n_outputs = int(np.prod(model.output_shapes()[-1]))
     loss.check_targets(y, n_outputs)
     accuracy = metrics.Accuracy()
     accuracy.adapt(y, n_outputs)
     batch_size = PREDICT_BATCH if batch_size is None else _checks.positive_int("evaluate", "batch_size", batch_size)
-    return _evaluate(model, x, y, loss, regularizers.get(reg), accuracy, batch_size, where="evaluate")
+    result = _evaluate(model, x, y, loss, regularizers.get(reg), accuracy, batch_size, where="evaluate")
+    if return_dict or (return_dict is None and model.compiled is None):
+        return result
+    return [result["loss"], result["accuracy"]] if model.compiled and model.compiled.metrics else result["loss"]
 
 
 def _evaluate(model, x, y, loss, reg, accuracy, batch_size, where: str | None = None) -> dict:
@@ -179,7 +213,8 @@ def _evaluate(model, x, y, loss, reg, accuracy, batch_size, where: str | None = 
                 model.check_outputs(where, out.data, xb.data)
             total_loss += loss(out, yb).item() * len(xb)
             total_correct += accuracy.total(out.data, yb)
-        penalty = reg(model.regularized_weights).item() if reg and model.regularized_weights else 0.0
+        penalty = model.penalty(reg)
+        penalty = 0.0 if penalty is None else penalty.item()
     return {"loss": total_loss / len(x) + penalty, "accuracy": total_correct / len(x)}
 
 
@@ -200,7 +235,7 @@ def _run_epoch(model, plan, x, y, test, epoch, history, hooks) -> bool:
 
 
 def _train_epoch(model, plan: "_Plan", x, y, epoch: int, hooks) -> dict:
-    order = plan.rng.permutation(len(x))
+    order = plan.rng.permutation(len(x)) if plan.shuffle else np.arange(len(x))
     total_loss = total_correct = 0.0
     for step, start in enumerate(range(0, len(x), plan.batch_size)):
         rows = order[start:start + plan.batch_size]
@@ -221,8 +256,9 @@ def _train_step(model, plan: "_Plan", xb: Tensor, yb: np.ndarray, epoch: int, st
     with np.errstate(over="ignore", invalid="ignore"):  # non-finite values are caught below, with context
         out = model.forward(xb, training=True)
         value = plan.loss(out, yb)
-        if plan.reg is not None and model.regularized_weights:
-            value = value + plan.reg(model.regularized_weights)
+        penalty = model.penalty(plan.reg)
+        if penalty is not None:
+            value = value + penalty
         loss_value = value.item()
         if not math.isfinite(loss_value):
             raise TrainingDiverged(_non_finite_loss(plan, loss_value, out.data, xb.data, epoch, step))
@@ -284,9 +320,12 @@ class _Plan:
             raise ValueError(f"fit: the model has no trainable parameters (layers: "
                              f"{', '.join(type(layer).__name__ for layer in model.layers)}); add a Dense layer")
         plan.seed, plan.n_outputs = seed, int(np.prod(model.output_shapes()[-1]))
-        plan.loss = model.loss = losses.get(loss)
+        compiled = model.compiled
+        plan.loss = model.loss = _conventions.resolve_loss("fit", loss, compiled)
         plan.loss.check_targets(y, plan.n_outputs)
-        plan.opt = optimizers.SGD(lr=0.01) if opt is None else optimizers.get(opt)
+        if opt is None:
+            opt = compiled.optimizer if compiled is not None else optimizers.SGD(lr=0.01)
+        plan.opt = optimizers.get(opt)
         plan.reg = regularizers.get(reg)
         plan.batch_size = _batch_size(plan.opt, batch_size, len(x))
         plan.accuracy = metrics.Accuracy()
@@ -357,7 +396,7 @@ def _signature(model, plan, callbacks, x, y, test, epochs) -> dict:
     """Everything that decides the run's result; a checkpoint must match it to be resumed."""
     return {"model": model.get_config() | {"loss": None, "name": None},
             "loss": checkpoints.describe(plan.loss), "optimizer": checkpoints.describe(plan.opt),
-            "regularizer": checkpoints.describe(plan.reg), "batch_size": plan.batch_size, "seed": plan.seed, "epochs": epochs,
+            "regularizer": checkpoints.describe(plan.reg), "batch_size": plan.batch_size, "seed": plan.seed, "epochs": epochs, "shuffle": plan.shuffle,
             "callbacks": checkpoints.describe(callbacks.get_config()),
             "data": {"x": checkpoints.fingerprint(x), "y": checkpoints.fingerprint(y),
                      "test": None if test is None else [checkpoints.fingerprint(a) for a in test]}}

@@ -48,10 +48,11 @@ def test_fit_picks_the_mode_from_the_targets():
     model.build()
     model.layers[0].kernel.data[...] = [[1.0], [0.0]]  # output = x₁: −1, −1, 1, 1
     # ±1 targets: signs (−1, −1, 1, 1) against (1, −1, −1, 1) agree on samples 1 and 3 → 0.5
-    assert model.evaluate(x, np.array([[1], [-1], [-1], [1]]))["accuracy"] == 0.5
+    assert model.evaluate(x, np.array([[1], [-1], [-1], [1]]), loss="mse")["accuracy"] == 0.5
     # 0/1 targets (0, 0, 1, 1): output > 0.5 gives 0, 0, 1, 1 → 1.0
-    assert model.evaluate(x, np.array([0, 0, 1, 1]))["accuracy"] == 1.0
-    history = model.fit(x, np.array([0, 0, 1, 1]), epochs=1, opt=optimizers.SGD(lr=1e-9), verbose=0, seed=0)
+    assert model.evaluate(x, np.array([0, 0, 1, 1]), loss="mse")["accuracy"] == 1.0
+    history = model.fit(x, np.array([0, 0, 1, 1]), epochs=1, loss="mse", opt=optimizers.SGD(lr=1e-9), verbose=0,
+                        seed=0)
     assert history["accuracy"] == [1.0]
 
 

@@ -83,7 +83,7 @@ def test_regularizer_gradients_through_a_network(reg):
 def test_a_layer_without_bias_has_only_its_kernel_regularized():
     model = mlp((3, 2), seed=0, use_bias=False)
     assert model.parameters == model.regularized_weights == [model.layers[0].kernel]
-    history = model.fit(X, Y, epochs=1, reg="l2", opt=optimizers.SGD(lr=0.01), verbose=0, seed=0)
+    history = model.fit(X, Y, epochs=1, loss="mse", reg="l2", opt=optimizers.SGD(lr=0.01), verbose=0, seed=0)
     assert len(history) == 1
 
 

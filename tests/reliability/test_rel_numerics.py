@@ -172,7 +172,7 @@ def test_inputs_that_overflow_inside_the_network_are_reported_not_returned(stric
     with pytest.raises(ValueError, match=r"predict: the network's outputs overflowed .* Rescale x"):
         model.predict(x)
     with pytest.raises(ValueError, match=r"evaluate: the network's outputs overflowed"):
-        model.evaluate(x, np.array([0, 1]))
+        model.evaluate(x, np.array([0, 1]), loss="cce")
     history = model.fit(x, np.array([0, 1]), loss="cce", verbose=0, seed=0)
     assert re.match(r"the loss became (nan|inf) at epoch 1, step 1, before any update: the network's outputs "
                     r"overflowed on inputs up to \|x\| = 3e\+38; the input scale is too large", history.stopped)

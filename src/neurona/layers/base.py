@@ -7,9 +7,11 @@ checkpoints and optimizers need no edits when a new stateful layer arrives.
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
-from .. import _checks, _state, initializers
+from .. import _checks, _state, initializers, regularizers
 from ..autodiff import Tensor
 
 
@@ -42,8 +44,8 @@ def Input(shape) -> SymbolicTensor:  # noqa: N802 (a constructor, named like Ker
 class _Weight:
     """One declared weight: its Tensor and what it is for."""
 
-    def __init__(self, tensor: Tensor, trainable: bool, regularize: bool):
-        self.tensor, self.trainable, self.regularize = tensor, trainable, regularize
+    def __init__(self, tensor: Tensor, trainable: bool, regularize: bool, regularizer=None):
+        self.tensor, self.trainable, self.regularize, self.regularizer = tensor, trainable, regularize, regularizer
 
 
 class Layer(_state.Stateful):
@@ -61,9 +63,15 @@ class Layer(_state.Stateful):
     takes_list = False
     joins_input = False
 
-    def __init__(self, name: str | None = None):
+    def __init__(self, name: str | None = None, input_shape=None):
+        where = type(self).__name__
         if name is not None and not isinstance(name, str):
-            raise ValueError(f"{type(self).__name__}: name must be a string. Received: name={_checks.echo(name)}")
+            raise ValueError(f"{where}: name must be a string. Received: name={_checks.echo(name)}")
+        if input_shape is not None:
+            dims = (input_shape,) if not isinstance(input_shape, (tuple, list)) else tuple(input_shape)
+            input_shape = tuple(_checks.positive_int(where, "input_shape", d, high=2**31 - 1) for d in dims)
+        self._given_input_shape = input_shape
+        self.declared_input_shape = input_shape  # a first layer may fix the model's input shape (Keras's habit)
         self.name, self.built = name, False
         self._weights, self._generators = {}, set()
         self._init_rng, self.dtype = None, np.dtype(np.float32)
@@ -83,11 +91,14 @@ class Layer(_state.Stateful):
         return input_shape
 
     def get_config(self) -> dict:
-        return {"name": self.name}
+        config = {"name": self.name}
+        if self._given_input_shape is not None and "input_shape" in inspect.signature(type(self)).parameters:
+            config["input_shape"] = list(self._given_input_shape)
+        return config
 
     # --- declaring state ---
     def add_weight(self, name: str, shape, initializer="zeros", trainable: bool = True,
-                   regularize: bool = False) -> Tensor:
+                   regularize: bool = False, regularizer=None) -> Tensor:
         """Create and declare one weight; call it from ``build``.
 
         Args:
@@ -96,6 +107,7 @@ class Layer(_state.Stateful):
             initializer: an Initializer, its name, or a function ``(shape, rng, dtype) -> array``.
             trainable: whether the optimizer steps it (gradients flow to it); a running statistic is not.
             regularize: whether ``fit(reg=...)`` penalizes it (kernels, not biases).
+            regularizer: a penalty of this weight's own (Keras's ``kernel_regularizer``), added to the loss.
         """
         if name in self._weights:
             raise ValueError(f"{type(self).__name__}.add_weight: a weight named {name!r} already exists")
@@ -113,7 +125,7 @@ class Layer(_state.Stateful):
         if value.shape != shape:
             raise ValueError(f"{where}: the initializer made shape {value.shape} for the weight {name!r}, not {shape}")
         tensor = Tensor(value, requires_grad=trainable, name=f"{self.name or type(self).__name__.lower()}/{name}")
-        self._weights[name] = _Weight(tensor, bool(trainable), bool(regularize))
+        self._weights[name] = _Weight(tensor, bool(trainable), bool(regularize), regularizers.get(regularizer))
         return tensor
 
     def add_generator(self, name: str, rng: np.random.Generator) -> np.random.Generator:
@@ -135,6 +147,11 @@ class Layer(_state.Stateful):
     def regularized_weights(self) -> list:
         """The weights a regularizer applies to (kernels, not biases)."""
         return [w.tensor for w in self._weights.values() if w.regularize]
+
+    @property
+    def weight_penalties(self) -> list:
+        """(regularizer, weight) for each weight declared with a regularizer of its own."""
+        return [(w.regularizer, w.tensor) for w in self._weights.values() if w.regularizer is not None]
 
     # --- the state protocol: weights by name, generators by name ---
     def state_dict(self) -> dict:

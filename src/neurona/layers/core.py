@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _checks, activations, initializers
+from .. import _checks, activations, initializers, regularizers
 from ..autodiff import Tensor, concat
 from .base import Layer, flat as _flat
 
@@ -34,8 +34,9 @@ class Dense(Layer):
     """
 
     def __init__(self, units, activation=None, input_dim=None, factor=None, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", use_bias: bool = True, name: str | None = None):
-        super().__init__(name)
+                 bias_initializer="zeros", use_bias: bool = True, name: str | None = None, input_shape=None,
+                 kernel_regularizer=None):
+        super().__init__(name, input_shape)
         self.units = _checks.positive_int("Dense", "units", units, high=_MAX_UNITS)
         self.activation = activations.get(activation)
         self.input_dim = None if input_dim is None else _checks.positive_int("Dense", "input_dim", input_dim,
@@ -47,6 +48,12 @@ class Dense(Layer):
         if not isinstance(use_bias, bool):
             raise ValueError(f"Dense: use_bias must be a bool. Received: use_bias={_checks.echo(use_bias)}")
         self.use_bias = use_bias
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        if self.input_dim is not None:
+            if input_shape is not None and int(np.prod(self.declared_input_shape)) != self.input_dim:
+                raise ValueError(f"Dense: input_dim={self.input_dim} and input_shape={self.declared_input_shape} "
+                                 "disagree; give one")
+            self.declared_input_shape = self.declared_input_shape or (self.input_dim,)
 
     def weight_shapes(self, input_shape):
         fan_in = int(np.prod(input_shape))
@@ -58,7 +65,8 @@ class Dense(Layer):
             raise ValueError(f"x has {fan_in} features (per-sample shape {tuple(input_shape)}), "
                              f"but the layer {self.name or 'Dense'} expects input_dim={self.input_dim}")
         shapes = self.weight_shapes(input_shape)
-        self.kernel = self.add_weight("kernel", shapes["kernel"], self.kernel_initializer, regularize=True)
+        self.kernel = self.add_weight("kernel", shapes["kernel"], self.kernel_initializer, regularize=True,
+                                      regularizer=self.kernel_regularizer)
         self.bias = self.add_weight("bias", shapes["bias"], self.bias_initializer) if self.use_bias else None
         super().build(input_shape, rng, dtype)
 
@@ -79,7 +87,9 @@ class Dense(Layer):
         return {**super().get_config(), "units": self.units, "activation": activations.serialize(self.activation),
                 "input_dim": self.input_dim, "factor": self.factor,
                 "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer), "use_bias": self.use_bias}
+                "bias_initializer": initializers.serialize(self.bias_initializer), "use_bias": self.use_bias,
+                "kernel_regularizer": None if self.kernel_regularizer is None else
+                regularizers.serialize(self.kernel_regularizer)}
 
     @classmethod
     def from_config(cls, config: dict) -> "Dense":
@@ -87,14 +97,16 @@ class Dense(Layer):
         config["activation"] = activations.deserialize(config["activation"])
         for key in ("kernel_initializer", "bias_initializer"):
             config[key] = initializers.deserialize(config[key])
+        if config.get("kernel_regularizer") is not None:
+            config["kernel_regularizer"] = regularizers.deserialize(config["kernel_regularizer"])
         return cls(**config)
 
 
 class Activation(Layer):
     """Applies an activation on its own: ``layers.Activation("relu")``."""
 
-    def __init__(self, activation, name: str | None = None):
-        super().__init__(name)
+    def __init__(self, activation, name: str | None = None, input_shape=None):
+        super().__init__(name, input_shape)
         self.activation = activations.get(activation)
 
     def call(self, x, training=False):
@@ -105,7 +117,7 @@ class Activation(Layer):
 
     @classmethod
     def from_config(cls, config):
-        return cls(activations.deserialize(config["activation"]), config.get("name"))
+        return cls(**{**config, "activation": activations.deserialize(config["activation"])})
 
 
 class Flatten(Layer):
