@@ -155,9 +155,11 @@ def test_summary_shows_keras_shapes_and_parameter_counts_of_the_w5_network_witho
     model.add(layers.Dense(10))
     text = models.summary_table(model)
     assert not model.built
-    counts = {row.split()[0]: row.split()[-1] for row in text.splitlines() if row.split()[0].endswith(tuple("0123456789"))}
-    # Keras's counts: 3·3·3·32 + 32 = 896; 3·3·32·32 + 32 = 9,248; 3·3·32·64 + 64 = 18,496; 3·3·64·64 + 64 = 36,928;
-    # BN 4·channels (γ, β, running mean and variance); 4096·256 + 256 = 1,048,832; 256·10 + 10 = 2,570
+    rows = [line.split() for line in text.splitlines() if line.strip()]
+    counts = {row[0]: row[-1] for row in rows if row[0][-1].isdigit()}
+    # Keras's counts: 3·3·3·32 + 32 = 896; 3·3·32·32 + 32 = 9,248; 3·3·32·64 + 64 = 18,496;
+    # 3·3·64·64 + 64 = 36,928; BN 4·channels (γ, β, running mean and variance);
+    # 4096·256 + 256 = 1,048,832; 256·10 + 10 = 2,570
     assert counts == {"conv2d_0": "896", "batchnormalization_1": "128", "activation_2": "0", "conv2d_3": "9,248",
                       "batchnormalization_4": "128", "activation_5": "0", "maxpool2d_6": "0", "conv2d_7": "18,496",
                       "batchnormalization_8": "256", "activation_9": "0", "conv2d_10": "36,928",

@@ -5,7 +5,8 @@ default, so data needs no transpose — and kernels are (kernel_h, kernel_w, in_
 so the convolution reads like Dense's ``x @ W``: every window, flattened, times the flattened kernel.
 
 The windows are a strided view (no copy, no loop over images or pixels). A backward folds window
-gradients back onto the image with one slice-add per kernel offset (kernel_h × kernel_w of them).
+gradients back onto the image with one slice-add per kernel offset (kernel_h × kernel_w of them);
+conv2d's computes each offset's share with its own matmul, so no matrix of window gradients is built.
 """
 
 from __future__ import annotations
@@ -31,7 +32,10 @@ def _padding(padding, size: int, window: int, stride: int) -> tuple:
 
 
 def _geometry(op: str, shape: tuple, window: tuple, stride, padding, dilation) -> tuple:
-    """Check an image shape and the window arguments; return stride, dilation, ((top, bottom), (left, right)), (out_h, out_w)."""
+    """Check an image shape and the window arguments.
+
+    Returns stride, dilation, ((top, bottom), (left, right)) padding and (out_h, out_w).
+    """
     if len(shape) != 4:
         raise ValueError(f"{op}: x must be 4-D (batch, height, width, channels). Received shape {shape}")
     stride, dilation = args.pair(op, "stride", stride), args.pair(op, "dilation", dilation)
@@ -80,14 +84,40 @@ def _windows(x: np.ndarray, window: tuple, stride: tuple, dilation: tuple, out: 
 def _fold(windows: np.ndarray, padded_shape: tuple, stride: tuple, dilation: tuple, pads: tuple) -> np.ndarray:
     """The inverse of _windows for gradients: add each window's values back where they came from, then unpad."""
     image = np.zeros(padded_shape, dtype=windows.dtype)
-    _, out_h, out_w, kernel_h, kernel_w, _ = windows.shape
+    n, out_h, out_w, kernel_h, kernel_w, c = windows.shape
+    if stride == (kernel_h, kernel_w) and dilation == (1, 1):  # windows side by side (pooling): one copy, no adds
+        tiles = windows.transpose(0, 1, 3, 2, 4, 5).reshape(n, out_h * kernel_h, out_w * kernel_w, c)
+        image[:, :out_h * kernel_h, :out_w * kernel_w] = tiles
+        return _unpad(image, pads)
     for i in range(kernel_h):  # one slice-add per kernel offset, over all images and windows at once
         for j in range(kernel_w):
             top, left = i * dilation[0], j * dilation[1]
             image[:, top:top + stride[0] * (out_h - 1) + 1:stride[0],
                   left:left + stride[1] * (out_w - 1) + 1:stride[1]] += windows[:, :, :, i, j]
+    return _unpad(image, pads)
+
+
+def _fold_taps(g: np.ndarray, kernel: np.ndarray, padded_shape: tuple, stride: tuple, dilation: tuple,
+               pads: tuple) -> np.ndarray:
+    """conv2d's input gradient: _fold(g @ W.T) computed one kernel offset at a time, g @ W[i, j].T each.
+
+    The same sums, but the (pixels, kh·kw·C_in) matrix of window gradients is never made: less memory traffic.
+    """
+    image = np.zeros(padded_shape, dtype=g.dtype)
+    n, out_h, out_w, c_out = g.shape
+    rows, c_in = g.reshape(n * out_h * out_w, c_out), kernel.shape[2]  # explicit sizes: an empty batch reshapes too
+    for i in range(kernel.shape[0]):
+        for j in range(kernel.shape[1]):
+            top, left = i * dilation[0], j * dilation[1]
+            share = (rows @ kernel[i, j].T).reshape(n, out_h, out_w, c_in)  # what the tap (i, j) read gets back
+            image[:, top:top + stride[0] * (out_h - 1) + 1:stride[0],
+                  left:left + stride[1] * (out_w - 1) + 1:stride[1]] += share
+    return _unpad(image, pads)
+
+
+def _unpad(image: np.ndarray, pads: tuple) -> np.ndarray:
     (top, bottom), (left, right) = pads
-    return image[:, top:padded_shape[1] - bottom, left:padded_shape[2] - right]
+    return image[:, top:image.shape[1] - bottom, left:image.shape[2] - right]
 
 
 # ----- the primitives -----
@@ -125,10 +155,7 @@ def conv2d(x, kernel, stride=1, padding="valid", dilation=1) -> Tensor:
     def backward(g):
         g2 = g.reshape(n * out[0] * out[1], c_out)
         grad_kernel = (patches.T @ g2).reshape(kernel.shape) if kernel.requires_grad else None
-        grad_x = None
-        if x.requires_grad:
-            grad_windows = (g2 @ w.reshape(taps, c_out).T).reshape(n, out[0], out[1], *kernel.shape[:3])
-            grad_x = _fold(grad_windows, padded.shape, stride, dilation, pads)
+        grad_x = _fold_taps(g, w, padded.shape, stride, dilation, pads) if x.requires_grad else None
         return grad_x, grad_kernel
 
     return Tensor._from_op(result, (x, kernel), "conv2d", backward)

@@ -20,7 +20,8 @@ def _pair(where: str, name: str, value) -> tuple:
     """An int or a pair of positive ints, as a pair (kernel_size=3 → (3, 3))."""
     items = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
     if len(items) != 2:
-        raise ValueError(f"{where}: {name} must be a positive int or a pair of them. Received: {name}={_checks.echo(value)}")
+        raise ValueError(f"{where}: {name} must be a positive int or a pair of them. "
+                         f"Received: {name}={_checks.echo(value)}")
     return tuple(_checks.positive_int(where, name, v, high=_MAX_FILTERS) for v in items)
 
 
