@@ -193,6 +193,9 @@ class ProgressBar(Callback):
     def on_train_end(self):
         if self._bar is not None:
             self._bar.close()
+        history = getattr(self.model, "history", None)
+        if history is not None and history.interrupted:  # after the bars are closed, once
+            print(f"Training stopped: {history.stopped}", file=self.stream)
 
 
 def _sign(where: str, mode, monitor) -> int:

@@ -196,21 +196,64 @@ class MSE(Loss):
         return (diff * diff).sum(axis=1).mean()
 
 
+def input_of(y_pred: Tensor, op: str):
+    """The Tensor that op ``op`` ("softmax", "sigmoid") turned into ``y_pred``, if the graph recorded it.
+
+    A cross-entropy then works on those scores with the fused, stable form: a network ending in
+    softmax (or sigmoid) trains exactly as one with a linear output and the fused loss.
+    """
+    return y_pred._parents[0] if y_pred._op == op and y_pred._parents else None
+
+
 class CCE(Loss):
     """Categorical cross-entropy of softmax(scores): L = −(1/N) Σ_i log softmax(s_i)[y_i].
 
-    Takes raw scores (use a linear output layer); softmax and log are fused, so it is stable.
+    Takes raw scores (a linear output layer); softmax and log are fused, so it is stable. A network
+    whose output layer applies softmax (Keras's idiom, ``Dense(10, activation="softmax")``) is
+    detected: the loss takes the scores before that softmax, so softmax is not applied twice and
+    training is that of the linear output. Outside a recorded graph (evaluation under ``no_grad``)
+    a softmax output is read as probabilities, −log p, clipped at the dtype's smallest normal.
 
     Targets: integer labels (N,) in [0, C), or probability rows (N, C): non-negative, each summing
     to 1 within float tolerance (one-hot or soft). So the loss is never negative.
+
+    Args:
+        from_logits: True (default) when outputs that come from no softmax are scores; False when
+            they are probabilities already (Keras's ``CategoricalCrossentropy`` default).
     """
 
     name = "cce"
     min_outputs, targets = 2, "distribution"
+    from_logits = True  # also for subclasses that do not call __init__
+
+    def __init__(self, from_logits: bool = True):
+        self.from_logits = _checks.boolean(type(self).__name__, "from_logits", from_logits)
 
     def call(self, y_pred, y_true):
         target = labels_of(y_true) if y_true.ndim == 1 else y_true.astype(y_pred.dtype, copy=False)
+        scores = input_of(y_pred, "softmax")
+        if scores is not None:
+            return ops.softmax_cross_entropy(scores, target).mean()
+        if y_pred._op == "softmax" or not self.from_logits:
+            tiny = float(np.finfo(y_pred.dtype).tiny)
+            rows = one_hot_like(y_true, y_pred) if y_true.ndim == 1 else target
+            return -(y_pred.clip(tiny, 1.0).log() * rows).sum(axis=1).mean()
         return ops.softmax_cross_entropy(y_pred, target).mean()
+
+    def get_config(self): return {"from_logits": self.from_logits}
+
+
+class CategoricalCrossentropy(CCE):
+    """Keras's name: CCE whose outputs are probabilities unless ``from_logits=True`` (a softmax output is
+    detected either way). Integer labels and one-hot rows are both accepted, so it is also
+    ``SparseCategoricalCrossentropy``."""
+
+    def __init__(self, from_logits: bool = False):
+        super().__init__(from_logits)
+
+
+SparseCategoricalCrossentropy = CategoricalCrossentropy
+
 
 class SVM(Loss):
     """Multiclass hinge loss: L = (1/N) Σ_i Σ_{j≠y_i} max(0, s_ij − s_iy_i + delta).
@@ -258,7 +301,9 @@ class BCE(Loss):
 
     def call(self, y_pred, y_true):
         y = one_hot_like(y_true, y_pred)
-        if self.from_logits:  # max(z, 0) − z·y + log(1 + e^−|z|): no exp of a positive number
+        scores = input_of(y_pred, "sigmoid")  # a sigmoid output: the fused form on the scores behind it
+        if scores is not None or self.from_logits:  # max(z, 0) − z·y + log(1 + e^−|z|): no exp of a positive number
+            y_pred = y_pred if scores is None else scores
             per_element = y_pred.relu() - y_pred * y + (1 + (-y_pred.abs()).exp()).log()
         else:
             eps = max(self.eps, float(np.finfo(y_pred.dtype).epsneg))  # 1 − eps rounds to 1 in float32 otherwise
@@ -269,9 +314,11 @@ class BCE(Loss):
     def get_config(self): return {"from_logits": self.from_logits, "eps": self.eps}
 
 
-_REGISTRY = {"mse": MSE, "cce": CCE, "svm": SVM, "bce": BCE}
-_ALIASES = {"categorical_crossentropy": "cce", "cross_entropy": "cce", "hinge": "svm",
-            "mean_squared_error": "mse", "binary_crossentropy": "bce"}
+MeanSquaredError, BinaryCrossentropy = MSE, BCE  # Keras's names
+
+_REGISTRY = {"mse": MSE, "cce": CCE, "svm": SVM, "bce": BCE, "categorical_crossentropy": CategoricalCrossentropy}
+_ALIASES = {"categorical_crossentropy": "cce", "sparse_categorical_crossentropy": "cce", "cross_entropy": "cce",
+            "hinge": "svm", "categorical_hinge": "svm", "mean_squared_error": "mse", "binary_crossentropy": "bce"}
 
 
 def get(identifier) -> Loss:

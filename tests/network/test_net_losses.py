@@ -128,7 +128,7 @@ def test_get_passes_instances_and_classes_through():
 
 
 def test_unknown_loss_lists_the_valid_names():
-    with pytest.raises(ValueError, match=r"Unknown loss: 'msee'. Valid loss names: bce, cce, mse, svm"):
+    with pytest.raises(ValueError, match=r"Unknown loss: 'msee'. Valid loss names: bce, categorical_crossentropy, cce, mse, svm"):
         losses.get("msee")
 
 
