@@ -149,7 +149,7 @@ class DaskCluster:
             raise ValueError(f"a Dask scheduler was given ({self.address}) but dask.distributed is not installed; "
                              f"install it with  {CLUSTER_EXTRA}") from None
         try:
-            self.client = Client(self.address, timeout=self.timeout, set_as_default=False)
+            self.client = Client(self.address, timeout=self.timeout)
         except OSError as exc:
             raise OSError(f"cannot reach the Dask scheduler at {self.address}: {exc}") from None
         per_host = _threads_per_host(self.client.scheduler_info(n_workers=-1)["workers"].values())
