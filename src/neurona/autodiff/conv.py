@@ -81,6 +81,13 @@ def _windows(x: np.ndarray, window: tuple, stride: tuple, dilation: tuple, out: 
                       strides=(s_n, s_h * stride[0], s_w * stride[1], s_h * dilation[0], s_w * dilation[1], s_c))
 
 
+def _tap(i: int, j: int, stride: tuple, dilation: tuple, out: tuple) -> tuple:
+    """The index of what kernel offset (i, j) reads in every window: a strided slice of the padded image."""
+    top, left = i * dilation[0], j * dilation[1]
+    return (slice(None), slice(top, top + stride[0] * (out[0] - 1) + 1, stride[0]),
+            slice(left, left + stride[1] * (out[1] - 1) + 1, stride[1]))
+
+
 def _fold(windows: np.ndarray, padded_shape: tuple, stride: tuple, dilation: tuple, pads: tuple) -> np.ndarray:
     """The inverse of _windows for gradients: add each window's values back where they came from, then unpad."""
     image = np.zeros(padded_shape, dtype=windows.dtype)
@@ -91,9 +98,7 @@ def _fold(windows: np.ndarray, padded_shape: tuple, stride: tuple, dilation: tup
         return _unpad(image, pads)
     for i in range(kernel_h):  # one slice-add per kernel offset, over all images and windows at once
         for j in range(kernel_w):
-            top, left = i * dilation[0], j * dilation[1]
-            image[:, top:top + stride[0] * (out_h - 1) + 1:stride[0],
-                  left:left + stride[1] * (out_w - 1) + 1:stride[1]] += windows[:, :, :, i, j]
+            image[_tap(i, j, stride, dilation, (out_h, out_w))] += windows[:, :, :, i, j]
     return _unpad(image, pads)
 
 
@@ -108,10 +113,8 @@ def _fold_taps(g: np.ndarray, kernel: np.ndarray, padded_shape: tuple, stride: t
     rows, c_in = g.reshape(n * out_h * out_w, c_out), kernel.shape[2]  # explicit sizes: an empty batch reshapes too
     for i in range(kernel.shape[0]):
         for j in range(kernel.shape[1]):
-            top, left = i * dilation[0], j * dilation[1]
             share = (rows @ kernel[i, j].T).reshape(n, out_h, out_w, c_in)  # what the tap (i, j) read gets back
-            image[:, top:top + stride[0] * (out_h - 1) + 1:stride[0],
-                  left:left + stride[1] * (out_w - 1) + 1:stride[1]] += share
+            image[_tap(i, j, stride, dilation, (out_h, out_w))] += share
     return _unpad(image, pads)
 
 
@@ -190,15 +193,21 @@ def max_pool2d(x, pool_size=2, stride=None, padding="valid") -> Tensor:
     """
     x, window, stride, pads, out = _pool_arguments("max_pool2d", x, pool_size, stride, padding)
     padded = _pad(x.data, pads, -np.inf)
-    n, c = x.shape[0], x.shape[3]
-    flat = _windows(padded, window, stride, (1, 1), out).reshape(n, out[0], out[1], window[0] * window[1], c)
-    first_max = flat.argmax(axis=3)[:, :, :, None]  # (N, out_h, out_w, 1, C): the winner's position in its window
-    result = np.take_along_axis(flat, first_max, axis=3)[:, :, :, 0]
+    offsets = [(i, j) for i in range(window[0]) for j in range(window[1])]  # row by row, as ties are broken
+    # One strided view per kernel offset (what that tap sees in every window), no copy; a running maximum.
+    taps = [padded[_tap(i, j, stride, (1, 1), out)] for i, j in offsets]
+    result = taps[0].copy()
+    for tap in taps[1:]:
+        np.maximum(result, tap, out=result)
 
     def backward(g):
-        grad_windows = np.zeros_like(flat)
-        np.put_along_axis(grad_windows, first_max, g[:, :, :, None], axis=3)
-        return (_fold(grad_windows.reshape(n, *out, *window, c), padded.shape, stride, (1, 1), pads),)
+        grad = np.zeros_like(padded)
+        unclaimed = np.ones(result.shape, dtype=bool)  # windows whose maximum has not been found yet
+        for (i, j), tap in zip(offsets, taps):
+            first = (tap == result) & unclaimed
+            grad[_tap(i, j, stride, (1, 1), out)] += np.where(first, g, 0)
+            unclaimed &= ~first
+        return (_unpad(grad, pads),)
 
     return Tensor._from_op(result, (x,), "max_pool2d", backward)
 
