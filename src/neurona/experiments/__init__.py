@@ -21,6 +21,7 @@ REGISTRY = {
     "ex8": ("neurona.experiments.cifar", "Ex. 8: 3072-100-100-10 with the framework (MSE, SVM, CCE)"),
     "linear": ("neurona.experiments.cifar", "Linear SVM and Softmax classifiers on CIFAR-10"),
     "cifar-best": ("neurona.experiments.cifar_best", "The best plain MLP on CIFAR-10 within 10 minutes"),
+    "cifar-cnn": ("neurona.experiments.cifar_cnn", "A small CNN (conv-BN-ReLU-pool blocks) on CIFAR-10 within 15 minutes"),
 }
 
 

@@ -1,0 +1,162 @@
+"""A small CNN on CIFAR-10 within a time budget: conv–BN–ReLU–pool blocks, Adam, a schedule sized from the first epoch."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .. import callbacks, layers, losses, models, optimizers, schedules
+from ..datasets import cifar10
+from . import _common
+from ._common import records_outputs
+
+_MAX_EPOCHS = 1000  # fit's epochs; the plan (or Config.epochs) stops the run long before
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Hyperparameters of the run (defaults: what reached the target on 2 cores within 15 minutes)."""
+
+    filters: tuple = (32, 64, 128)  # one conv–BN–ReLU then a 2x2 max pool per entry
+    flip: bool = True
+    crop: int = 0  # RandomCrop padding; 0 for none (crops pay off only over longer runs)
+    lr: float = 2e-3
+    batch_size: int = 128
+    epochs: int | None = None  # None: as many as the budget allows, from the first epoch's speed
+    minutes: float = 14.0  # training budget; data loading and the final evaluation come on top
+    n_train: int = 50000
+    n_test: int = 10000
+    seed: int = 0
+
+    @classmethod
+    def quick(cls) -> "Config":
+        return cls(filters=(8, 16), epochs=2, n_train=1000, n_test=500, minutes=1.0)
+
+
+def build_model(config: Config) -> models.Network:
+    """[RandomCrop] → [RandomFlip] → per entry of ``filters``: Conv2D(3x3, same) → BN → ReLU → MaxPool → Dense(10)."""
+    model = models.Network(seed=config.seed, name="cifar-cnn")
+    model.add(layers.Input((32, 32, 3)))
+    if config.crop:
+        model.add(layers.RandomCrop(config.crop))
+    if config.flip:
+        model.add(layers.RandomFlip())
+    for filters in config.filters:
+        model.add(layers.Conv2D(filters, 3, padding="same", use_bias=False, kernel_initializer="he_normal"))
+        model.add(layers.BatchNormalization())
+        model.add(layers.Activation("relu"))
+        model.add(layers.MaxPool2D())
+    model.add(layers.Flatten())
+    model.add(layers.Dense(10))
+    return model
+
+
+def load_data(config: Config) -> tuple:
+    """Images (N, 32, 32, 3) as float32, standardized per channel with the training set's statistics."""
+    (x_train, y_train), (x_test, y_test) = cifar10.load()
+    x_train, x_test = x_train[:config.n_train].astype(np.float32), x_test[:config.n_test].astype(np.float32)
+    mean = x_train.mean(axis=(0, 1, 2), dtype=np.float64)
+    std = x_train.std(axis=(0, 1, 2), dtype=np.float64)
+    for x in (x_train, x_test):
+        x -= mean.astype(np.float32)
+        x /= std.astype(np.float32)
+    return (x_train, y_train[:config.n_train]), (x_test, y_test[:config.n_test])
+
+
+class PlannedDecay(schedules.Schedule):
+    """Linear warm-up over the first epoch, then a cosine decay to 0 over ``decay_steps``.
+
+    The decay's length is set once the first epoch has been timed (``PlanFromFirstEpoch``);
+    until then the rate stays at ``lr``.
+    """
+
+    def __init__(self, lr: float, warmup_steps: int, decay_steps: int | None = None):
+        self.lr, self.warmup_steps, self.decay_steps = lr, warmup_steps, decay_steps
+
+    def at(self, step):
+        if step < self.warmup_steps:
+            return self.lr * (step + 1) / self.warmup_steps
+        if not self.decay_steps:
+            return self.lr
+        progress = min(step - self.warmup_steps, self.decay_steps) / self.decay_steps
+        return self.lr * 0.5 * (1 + math.cos(math.pi * progress))
+
+    def get_config(self):
+        return {"lr": self.lr, "warmup_steps": self.warmup_steps, "decay_steps": self.decay_steps}
+
+
+class PlanFromFirstEpoch(callbacks.Callback):
+    """Times the first epoch, fixes the number of epochs the budget allows, and stops training after them.
+
+    The plan is written to ``plan.json`` (and read back on --resume), so a resumed run follows the same
+    schedule; ``Config.epochs`` fixes it instead, for a run that the seed alone decides bit for bit.
+    """
+
+    def __init__(self, schedule: PlannedDecay, steps_per_epoch: int, budget_seconds: float, path: Path,
+                 epochs: int | None = None):
+        self.schedule, self.steps_per_epoch, self.budget, self.path = schedule, steps_per_epoch, budget_seconds, path
+        self.epochs, self.first_epoch_seconds = None, None
+        if epochs is not None:
+            self._fix(epochs)
+
+    def _fix(self, epochs: int) -> None:
+        self.epochs = epochs
+        self.schedule.decay_steps = max(epochs - 1, 1) * self.steps_per_epoch
+
+    def on_train_begin(self):
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs):
+        if self.epochs is None:
+            self.first_epoch_seconds = time.perf_counter() - self.started
+            self._fix(max(2, min(_MAX_EPOCHS, int(self.budget // self.first_epoch_seconds))))
+            _common.write_json(self.path, {"epochs": self.epochs, "first_epoch_seconds": self.first_epoch_seconds,
+                                           "budget_seconds": self.budget})
+        if epoch + 1 >= self.epochs:
+            self.model.stop_training = True
+
+
+def _planned_epochs(config: Config, plan_path: Path, resume: bool) -> int | None:
+    if config.epochs is not None:
+        return config.epochs
+    if resume and plan_path.exists():
+        return int(json.loads(plan_path.read_text())["epochs"])
+    return None
+
+
+@records_outputs
+def run(config: Config, out_dir, verbose: int = 1, overwrite: bool = False, resume: bool = False) -> dict:
+    """Train, evaluate on the test set, and write the curves, history.csv, plan.json, summary.json and model.npz."""
+    started = time.perf_counter()
+    out = Path(_common.prepare_output(out_dir, overwrite=overwrite, resume=resume))
+    (x_train, y_train), (x_test, y_test) = load_data(config)
+    steps_per_epoch = -(-len(x_train) // config.batch_size)
+    checkpoint, plan_path = out / "checkpoint.npz", out / "plan.json"
+    if not resume:
+        checkpoint.unlink(missing_ok=True)
+    schedule = PlannedDecay(config.lr, warmup_steps=steps_per_epoch)
+    plan = PlanFromFirstEpoch(schedule, steps_per_epoch, config.minutes * 60, plan_path,
+                              _planned_epochs(config, plan_path, resume))
+    model = build_model(config)
+    train_started = time.perf_counter()
+    history = model.fit(x_train, y_train, test_data=(x_test, y_test), epochs=_MAX_EPOCHS, loss=losses.CCE(),
+                        opt=optimizers.Adam(lr=schedule), batch_size=config.batch_size, verbose=verbose,
+                        seed=config.seed, name="cifar-cnn", callbacks=[plan], checkpoint=checkpoint)
+    train_seconds = time.perf_counter() - train_started
+    model.save(out / "model.npz")
+    history.plot(out / "curves.png", title="CIFAR-10, small CNN")
+    _common.write_history_csv(out / "history.csv", {"cifar-cnn": history})
+    stats = _common.history_stats(history)
+    results = {**stats, "train_seconds": round(train_seconds, 1), "planned_epochs": plan.epochs,
+               "first_epoch_seconds": plan.first_epoch_seconds,
+               "parameters": sum(p.size for p in model.parameters), "interrupted": history.interrupted}
+    summary = _common.run_summary(config, results, started)
+    summary["headline"] = [f"test accuracy {stats.get('final_val_accuracy', float('nan')):.1%} after "
+                           f"{stats['epochs']} epochs ({train_seconds / 60:.1f} min of training)"]
+    _common.write_json(out / "summary.json", summary)
+    return summary
