@@ -35,6 +35,7 @@ DEFAULT_PEERS = {"W1": ("neurona", "torch", "sklearn", "numpy", "floor"),
                  "W3": ("neurona", "torch", "sklearn", "numpy", "floor"),
                  "W4-xor": ("neurona", "neurona-loop", "torch", "numpy"),
                  "W4-parity": ("neurona", "neurona-loop", "torch", "numpy"),
+                 "W5": ("neurona", "torch"),
                  "matmul": ("matmul-numpy", "matmul-torch")}
 SETUP_TIMEOUT, UNIT_TIMEOUT = 900, 1800  # seconds a worker may take to load / to run one timed unit
 
@@ -42,7 +43,7 @@ SETUP_TIMEOUT, UNIT_TIMEOUT = 900, 1800  # seconds a worker may take to load / t
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.compare", description=__doc__.splitlines()[0])
     parser.add_argument("--workloads", nargs="+", default=["W1", "W2", "W3", "W4", "matmul"],
-                        help="any of W1 W2 W3 W4 (= W4-xor W4-parity) matmul (default: all)")
+                        help="any of W1 W2 W3 W4 (= W4-xor W4-parity) W5 matmul (default: all but W5)")
     parser.add_argument("--peers", nargs="+", default=None, help="restrict to these peers (default: all that apply)")
     parser.add_argument("--epochs", type=int, default=None, help="timed epochs per peer for W1-W3 (default 5, 20, 3)")
     parser.add_argument("--repeats", type=int, default=None, help="timed rounds for W4 and matmul (default 10, 5)")
@@ -66,11 +67,11 @@ def overrides(name: str, args) -> dict:
         out = {"n_train": min(workload.n_train, 2000), "rounds": 2, "steps_per_round": min(workload.steps_per_round, 50)}
         if name == "matmul":
             out = {"rounds": 2}
-    if args.n_train is not None and workload.data == "cifar10":
+    if args.n_train is not None and workload.data.startswith("cifar10"):
         out["n_train"] = min(args.n_train, 5000) if name == "W2" else args.n_train
-    if args.epochs is not None and workload.data == "cifar10":
+    if args.epochs is not None and workload.data.startswith("cifar10"):
         out["rounds"] = args.epochs
-    if args.repeats is not None and workload.data != "cifar10":
+    if args.repeats is not None and not workload.data.startswith("cifar10"):
         out["rounds"] = args.repeats
     return out
 

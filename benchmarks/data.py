@@ -28,7 +28,7 @@ class Data:
 
 
 def load(kind: str, n_train: int, synthetic_data: bool = False, data_dir=None) -> Data:
-    """The data of a workload: ``kind`` is "cifar10", "xor" or "parity"."""
+    """The data of a workload: ``kind`` is "cifar10", "cifar10-images", "xor" or "parity"."""
     if kind == "xor":
         x, y = synthetic.xor()
         return Data(x, y, x, y, "xor (4 patterns, ±1)")
@@ -41,8 +41,13 @@ def load(kind: str, n_train: int, synthetic_data: bool = False, data_dir=None) -
         except FileNotFoundError:
             pass
         else:
+            if kind == "cifar10-images":
+                return _standardized_images(x[:n_train], y[:n_train], x_test, y_test)
             return _standardized(x[:n_train], y[:n_train], x_test, y_test, "CIFAR-10")
-    return _synthetic_cifar(n_train)
+    data = _synthetic_cifar(n_train)
+    if kind == "cifar10-images":
+        data.x, data.x_test = data.x.reshape(-1, 32, 32, 3), data.x_test.reshape(-1, 32, 32, 3)
+    return data
 
 
 def _standardized(x, y, x_test, y_test, source: str) -> Data:
@@ -54,6 +59,18 @@ def _standardized(x, y, x_test, y_test, source: str) -> Data:
     scaler.transform(x_test, copy=False)
     return Data(x, np.ascontiguousarray(y, dtype=np.int64), x_test, np.ascontiguousarray(y_test, dtype=np.int64),
                 f"{source}, first {len(x):,} training images, {len(x_test):,} test images, standardized float32")
+
+
+def _standardized_images(x, y, x_test, y_test) -> Data:
+    """Images (N, 32, 32, 3) in float32, standardized per channel (a CNN's usual preprocessing)."""
+    x, x_test = x.astype(np.float32), x_test.astype(np.float32)
+    mean, std = x.mean(axis=(0, 1, 2), dtype=np.float64), x.std(axis=(0, 1, 2), dtype=np.float64)
+    for images in (x, x_test):
+        images -= mean.astype(np.float32)
+        images /= std.astype(np.float32)
+    return Data(x, np.ascontiguousarray(y, dtype=np.int64), x_test, np.ascontiguousarray(y_test, dtype=np.int64),
+                f"CIFAR-10 images, first {len(x):,} training images, {len(x_test):,} test images, "
+                "standardized per channel, float32")
 
 
 def _synthetic_cifar(n_train: int, seed: int = 0) -> Data:

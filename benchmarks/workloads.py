@@ -1,4 +1,4 @@
-"""The benchmark workloads (W1–W4): network, data, optimizer and the shared initial weights."""
+"""The benchmark workloads (W1–W5): network, data, optimizer and the shared initial weights."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ class Workload:
     """One network trained the same way by every peer.
 
     Args:
-        name: "W1", "W2", "W3", "W4-xor" or "W4-parity".
+        name: "W1", "W2", "W3", "W4-xor", "W4-parity" or "W5".
         title: one line for the table.
-        data: "cifar10", "xor" or "parity".
+        data: "cifar10" (rows of 3072), "cifar10-images" (N, 32, 32, 3), "xor" or "parity".
         n_train: training samples (CIFAR-10: the first n images).
         sizes: layer widths, input first, e.g. (3072, 100, 10).
         activations: one per layer after the input: "sigmoid", "tanh", "relu" or "linear".
@@ -26,6 +26,8 @@ class Workload:
         batch_size: samples per step; None means the whole training set (full batch).
         rounds: default number of timed rounds (epochs, or chunks of steps for W4).
         steps_per_round: epochs per timed round (1, or a chunk of full-batch steps for W4).
+        convs: a CNN's feature extractor before the dense layers (W5): output channels of each
+            3x3 conv (padding 1, no bias, then BatchNorm and ReLU), "pool" for a 2x2 max pool.
     """
 
     name: str
@@ -42,6 +44,7 @@ class Workload:
     batch_size: int | None
     rounds: int
     steps_per_round: int = 1
+    convs: tuple = ()
 
     @property
     def per_step(self) -> bool:
@@ -77,6 +80,10 @@ WORKLOADS = {
         "W4-parity", "10-bit parity 10-15-1 tanh, MSE, SGD lr 0.3, full batch (1024)",
         "parity", 1024, (10, 15, 1), ("tanh", "tanh"), (("glorot",), ("glorot",)), "mse", "sgd", 0.3, 0.0, None,
         rounds=10, steps_per_round=200),
+    "W5": Workload(
+        "W5", "CNN conv 3-32-32, pool, 32-64-64, pool (3x3, pad 1, BN, ReLU), dense 4096-256-10, CCE, Adam, batch 128",
+        "cifar10-images", 10_000, (4096, 256, 10), ("relu", "linear"), (("he",), ("glorot",)), "cce", "adam", 1e-3,
+        0.0, 128, rounds=3, convs=(32, 32, "pool", 64, 64, "pool")),
 }
 GROUPS = {"W4": ("W4-xor", "W4-parity")}
 
@@ -95,9 +102,15 @@ def expand(names) -> list:
 
 
 def initial_weights(workload: Workload, seed: int) -> list:
-    """[(W (in, out), b (out,)), …] float32, drawn once from ``seed``: every peer starts from these arrays."""
+    """[(W (in, out), b (out,)), …] float32, drawn once from ``seed``: every peer starts from these arrays.
+
+    A CNN's conv kernels come first, one (3, 3, in, out) He-normal array each (BatchNorm starts at γ=1, β=0).
+    """
     rng = np.random.default_rng(seed)
-    weights = []
+    weights, channels = [], 3
+    for filters in (c for c in workload.convs if c != "pool"):
+        weights.append((rng.standard_normal((3, 3, channels, filters)) * np.sqrt(2.0 / (9 * channels))).astype(np.float32))
+        channels = filters
     for (fan_in, fan_out), init in zip(zip(workload.sizes[:-1], workload.sizes[1:]), workload.init):
         if init[0] == "normal":
             kernel = rng.standard_normal((fan_in, fan_out)) * init[1]
@@ -116,7 +129,7 @@ def matmul_shapes(workload: Workload, batch: int) -> list:
     Per layer: forward x @ W; backward dW = x.T @ g, and dx = g @ W.T for every layer but the
     first (no framework computes the input's gradient).
     """
-    shapes = []
+    shapes = _conv_shapes(workload, batch)
     pairs = list(zip(workload.sizes[:-1], workload.sizes[1:]))
     for fan_in, fan_out in pairs:
         shapes.append(("forward", (batch, fan_in), (fan_in, fan_out)))
@@ -124,6 +137,21 @@ def matmul_shapes(workload: Workload, batch: int) -> list:
         shapes.append(("dW", (fan_in, batch), (batch, fan_out)))
         if index > 0:
             shapes.append(("dx", (batch, fan_out), (fan_out, fan_in)))
+    return shapes
+
+
+def _conv_shapes(workload: Workload, batch: int) -> list:
+    """A CNN's im2col products: forward (pixels, 9·in) @ (9·in, out), dW and dx alike (no dx for the first conv)."""
+    shapes, size, channels = [], 32, 3
+    for index, filters in enumerate(workload.convs):
+        if filters == "pool":
+            size //= 2
+            continue
+        pixels, taps = batch * size * size, 9 * channels
+        shapes += [("forward", (pixels, taps), (taps, filters)), ("dW", (taps, pixels), (pixels, filters))]
+        if index > 0:
+            shapes.append(("dx", (pixels, filters), (filters, taps)))
+        channels = filters
     return shapes
 
 

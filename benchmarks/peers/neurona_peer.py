@@ -25,11 +25,38 @@ class _Gate(callbacks.Callback):
 
 def build(workload, weights) -> models.Network:
     """The Network of the workload, built, with the shared initial weights copied in."""
+    if workload.convs:
+        return build_cnn(workload, weights)
     model = models.Network(seed=0)
     for index, (units, activation) in enumerate(zip(workload.sizes[1:], workload.activations)):
         model.add(layers.Dense(units, activation=activation, input_dim=workload.sizes[0] if index == 0 else None))
     model.build()
     for layer, (kernel, bias) in zip(model.layers, weights):
+        np.copyto(layer.kernel.data, kernel)
+        np.copyto(layer.bias.data, bias)
+    return model
+
+
+def build_cnn(workload, weights) -> models.Network:
+    """W5: [Conv2D(3x3, padding 1, no bias) → BatchNormalization → ReLU] or MaxPool2D per entry, then the dense layers."""
+    model = models.Network(seed=0)
+    model.add(layers.Input((32, 32, 3)))
+    for filters in workload.convs:
+        if filters == "pool":
+            model.add(layers.MaxPool2D(2))
+            continue
+        model.add(layers.Conv2D(filters, 3, padding=1, use_bias=False))
+        model.add(layers.BatchNormalization(momentum=0.9, epsilon=1e-5))  # PyTorch's defaults, for the same math
+        model.add(layers.Activation("relu"))
+    model.add(layers.Flatten())
+    for units, activation in zip(workload.sizes[1:], workload.activations):
+        model.add(layers.Dense(units, activation=activation))
+    model.build()
+    convs = [layer for layer in model.layers if isinstance(layer, layers.Conv2D)]
+    dense = [layer for layer in model.layers if isinstance(layer, layers.Dense)]
+    for layer, kernel in zip(convs, weights[:len(convs)]):
+        np.copyto(layer.kernel.data, kernel)
+    for layer, (kernel, bias) in zip(dense, weights[len(convs):]):
         np.copyto(layer.kernel.data, kernel)
         np.copyto(layer.bias.data, bias)
     return model
@@ -56,7 +83,8 @@ class Peer:
                        callbacks=[_Gate(gate, w.steps_per_round, epochs)], verbose=0, seed=self.seed)
 
     def accuracy(self) -> float:
-        return self.model.evaluate(self.data.x_test, self.data.y_test, loss=self.loss)["accuracy"]
+        batch = 500 if self.workload.convs else None  # a CNN's im2col at 2,048 images would take gigabytes
+        return self.model.evaluate(self.data.x_test, self.data.y_test, loss=self.loss, batch_size=batch)["accuracy"]
 
 
 class LoopPeer(Peer):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
+
 import torch
 from torch import nn
 
@@ -16,6 +18,8 @@ _ACTIVATIONS = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
 
 
 def build(workload, weights) -> nn.Sequential:
+    if workload.convs:
+        return build_cnn(workload, weights)
     modules = []
     for (kernel, bias), activation in zip(weights, workload.activations):
         linear = nn.Linear(*kernel.shape)
@@ -28,13 +32,39 @@ def build(workload, weights) -> nn.Sequential:
     return nn.Sequential(*modules)
 
 
+def build_cnn(workload, weights) -> nn.Sequential:
+    """W5 in PyTorch's own layout (NCHW): the shared HWIO kernels transposed to (out, in, h, w), and the first
+    dense layer's rows reordered from neurona's (h, w, c) flattening to PyTorch's (c, h, w)."""
+    modules, channels, size, index = [], 3, 32, 0
+    for filters in workload.convs:
+        if filters == "pool":
+            modules.append(nn.MaxPool2d(2))
+            size //= 2
+            continue
+        conv = nn.Conv2d(channels, filters, 3, padding=1, bias=False)
+        with torch.no_grad():
+            conv.weight.copy_(torch.from_numpy(weights[index].transpose(3, 2, 0, 1).copy()))
+        modules += [conv, nn.BatchNorm2d(filters), nn.ReLU()]
+        channels, index = filters, index + 1
+    modules.append(nn.Flatten())
+    dense = list(weights[index:])
+    kernel, bias = dense[0]
+    dense[0] = (kernel.reshape(size, size, channels, -1).transpose(2, 0, 1, 3).reshape(kernel.shape), bias)
+    return nn.Sequential(*modules, *build(workload.with_(convs=()), dense))
+
+
+def _images(x: np.ndarray):
+    """NHWC arrays as PyTorch's NCHW tensors (one copy, at setup)."""
+    return torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2))) if x.ndim == 4 else torch.from_numpy(x)
+
+
 class Peer:
     def __init__(self, workload, data, weights, seed: int):
         torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", 0)) or os.cpu_count() or 1)
         self.workload = workload
         self.model = build(workload, weights)
-        self.x, self.y = torch.from_numpy(data.x), torch.from_numpy(data.y)  # shared with NumPy, no copy
-        self.x_test, self.y_test = torch.from_numpy(data.x_test), torch.from_numpy(data.y_test)
+        self.x, self.y = _images(data.x), torch.from_numpy(data.y)  # rows: shared with NumPy, no copy
+        self.x_test, self.y_test = _images(data.x_test), torch.from_numpy(data.y_test)
         self.generator = torch.Generator().manual_seed(seed)
         kernels = [m.weight for m in self.model if isinstance(m, nn.Linear)]
         biases = [m.bias for m in self.model if isinstance(m, nn.Linear)]
@@ -74,8 +104,9 @@ class Peer:
             gate.done(loss)
 
     def accuracy(self) -> float:
+        self.model.eval()  # BatchNorm's running statistics, as neurona's evaluate uses
         with torch.no_grad():
-            out = self.model(self.x_test)
+            out = torch.cat([self.model(self.x_test[i:i + 500]) for i in range(0, len(self.x_test), 500)])
         if out.shape[1] == 1:
             return float((torch.sign(out) == torch.sign(self.y_test)).float().mean())
         return float((out.argmax(dim=1) == self.y_test).float().mean())
