@@ -263,6 +263,7 @@ def _build_parser() -> tuple:
     rep.add_argument("--quick", action="store_true", help="a reduced version of each exercise (about a minute)")
     _output_options(rep, "report's files", "continue the report in the output folder: rerun only the exercises "
                     "that were skipped (e.g. no CIFAR-10), failed or interrupted")
+    _executor_options(rep, default_jobs=1)
     return parser, graph, run_parsers
 
 
@@ -375,7 +376,7 @@ def _cmd_reproduce(args) -> int:
     again = f"neurona reproduce{mode} --resume -o {out}"
     try:
         path = report.reproduce(out, quick=args.quick, overwrite=args.overwrite, resume=args.resume,
-                                verbose=0 if args.quiet else 1)
+                                verbose=0 if args.quiet else 1, jobs=args.jobs, scheduler=args.scheduler)
     except RunInterrupted as exc:
         print(f"neurona reproduce: interrupted ({exc}). The page shows what finished: {out / 'report.html'}",
               file=sys.stderr)

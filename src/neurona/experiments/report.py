@@ -20,12 +20,14 @@ import time
 import traceback
 from pathlib import Path
 
+from ..parallel import InProcess, Task, make_executor
 from . import _cifar_data, _report_graphs, _report_sections, get
 from ._common import RunInterrupted, prepare_output, records_outputs, write_json, write_text
 from ._output_folder import is_neurona_folder
 
 CIFAR = ("ex3", "ex4", "ex5", "ex8", "linear")
 ORDER = ("ex3", "ex4", "ex5", "xor", "parity", "ex8", "linear")  # the practical's numbering, baselines last
+LONGEST_FIRST = ("ex8", "ex5", "parity", "ex3", "ex4", "xor", "linear")  # measured; workers start in this order
 _REPORT_JSON_MAX_BYTES = 16 * 1024 * 1024  # report.json and summary.json are a few kB; far larger is not ours
 
 
@@ -118,14 +120,49 @@ def _finished_summary(folder: Path) -> dict | None:
     return summary
 
 
+def _exercise_task(params: dict) -> Outcome:
+    """One exercise as a worker's task (module-level, so it pickles); its own runs train in that worker."""
+    return _run_one(params["name"], Path(params["out"]), params["quick"], params["download"], params["changes"], 0)
+
+
+def _run_in_parallel(names: list, out: Path, quick: bool, download: bool, changes: dict, executor,
+                     after_each, verbose: int) -> dict:
+    """Each exercise a task on ``executor``, longest first; CIFAR-10 is fetched once, here, before they start."""
+    if download and any(name in CIFAR for name in names):
+        try:
+            from ..datasets import cifar10
+
+            cifar10.fetch(progress=False)
+        except (OSError, ValueError):
+            pass  # the workers do not download; each CIFAR exercise is then skipped with the fix in its message
+    tasks = [Task(name, {"name": name, "out": str(out), "quick": quick, "download": False,
+                         "changes": changes.get(name, {})})
+             for name in sorted(names, key=lambda n: LONGEST_FIRST.index(n) if n in LONGEST_FIRST else -1)]
+    outcomes = {}
+    for done in executor.run(_exercise_task, tasks):
+        name = done.task.key
+        outcomes[name] = done.result if not done.error else Outcome(name, "failed", out / name, message=done.error)
+        if verbose:
+            print(f"== {name}: {outcomes[name].status} in {outcomes[name].seconds:.1f} s ({len(outcomes)}/"
+                  f"{len(tasks)}, {executor.description})", file=sys.stderr, flush=True)
+        if after_each is not None:
+            after_each(outcomes)
+    return outcomes
+
+
 def run_exercises(out: Path, quick: bool = False, download: bool = True, verbose: int = 1,
                   exercises=None, changes: dict | None = None, earlier: dict | None = None,
-                  after_each=None) -> dict:
+                  after_each=None, executor=None) -> dict:
     """Run the exercises (default all, in the practical's order) into ``out/<name>``; return {name: Outcome}.
 
     ``earlier`` ({name: Outcome}) are kept as they are; CIFAR-10 is looked for once, and an interruption
     stops the loop. ``after_each(outcomes)`` is called after every exercise (the report saves its state).
+    An ``executor`` other than in-process runs the exercises side by side, each in one worker.
     """
+    if executor is not None and not isinstance(executor, InProcess):
+        todo = [name for name in exercises or ORDER if name not in (earlier or {})]
+        ran = _run_in_parallel(todo, out, quick, download, changes or {}, executor, after_each, verbose)
+        return {name: (earlier or {}).get(name) or ran[name] for name in exercises or ORDER}
     outcomes, missing_data = {}, None
     for name in exercises or ORDER:
         if name in (earlier or {}):
@@ -161,7 +198,8 @@ def _save_state(out: Path, quick: bool, started: float, outcomes: dict, rows=Non
 
 @records_outputs
 def reproduce(out_dir="report", quick: bool = False, overwrite: bool = False, verbose: int = 1, *,
-              resume: bool = False, download: bool = True, exercises=None, changes: dict | None = None) -> Path:
+              resume: bool = False, download: bool = True, exercises=None, changes: dict | None = None,
+              jobs: int = 1, scheduler: str | None = None) -> Path:
     """Run every exercise and write ``out_dir/report.html``, one page that opens offline; return its path.
 
     Args:
@@ -175,6 +213,8 @@ def reproduce(out_dir="report", quick: bool = False, overwrite: bool = False, ve
             are marked skipped, with the command that fixes it, and the rest still runs.
         exercises: names to run (default all of ``ORDER``); the graphs of exercises 1-2 always are.
         changes: {name: {field: value}} applied on top of each Config (e.g. a tiny run for tests).
+        jobs: worker processes that run exercises side by side (1: one after another, here);
+            ``scheduler`` runs them on that Dask cluster. The numbers are the same either way.
 
     Returns:
         The path of report.html.
@@ -184,13 +224,15 @@ def reproduce(out_dir="report", quick: bool = False, overwrite: bool = False, ve
             ``resume=True`` continues.
     """
     started = time.perf_counter()
+    executor = make_executor(jobs, scheduler)
     out = prepare_output(out_dir, overwrite, resume)
     earlier = _earlier(out, quick) if resume else {}
     graphs_started = time.perf_counter()
     graphs = _report_graphs.graphs_section(out / "graphs")
     graphs_seconds = time.perf_counter() - graphs_started
-    outcomes = run_exercises(out, quick, download, verbose, exercises, changes, earlier,
-                             after_each=lambda done: _save_state(out, quick, started, done))
+    with executor:
+        outcomes = run_exercises(out, quick, download, verbose, exercises, changes, earlier,
+                                 after_each=lambda done: _save_state(out, quick, started, done), executor=executor)
     rows = _report_sections.comparison_rows(outcomes, quick)
     page = _report_sections.render(out, outcomes, rows, graphs, graphs_seconds, quick,
                                    time.perf_counter() - started)

@@ -113,7 +113,11 @@ class LocalProcesses:
                                          initializer=_worker_init, initargs=(blas_threads(self.workers),))
         return self
 
-    def __exit__(self, *exc_info):
+    def __exit__(self, exc_type, *exc_info):
+        if exc_type is not None:  # e.g. Ctrl-C in the parent: do not wait for runs that may take minutes
+            processes = getattr(self._pool, "_processes", None) or {}  # private, so looked up with care
+            for process in list(processes.values()):
+                process.terminate()
         self._pool.shutdown(wait=True, cancel_futures=True)
         return False
 
