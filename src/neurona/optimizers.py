@@ -33,8 +33,8 @@ class Optimizer(_checks.Configurable, _state.Stateful):
 
     def __init__(self, lr, clipnorm: float | None = None, learning_rate=None):
         where = type(self).__name__
-        lr = lr if learning_rate is None else learning_rate  # Keras's name for the same number
-        self.lr = lr if isinstance(lr, Schedule) else _checks.real(where, "lr", lr, low=0.0, low_open=True)
+        name, lr = ("lr", lr) if learning_rate is None else ("learning_rate", learning_rate)  # Keras's name
+        self.lr = lr if isinstance(lr, Schedule) else _checks.real(where, name, lr, low=0.0, low_open=True)
         self.clipnorm = None if clipnorm is None else _checks.real(where, "clipnorm", clipnorm, low=0.0, low_open=True)
         self.params, self.slots, self.iterations = [], [], 0
 

@@ -78,7 +78,7 @@ def fit(model, x, y=None, test_data=None, epochs: int = 1, loss=None, opt=None, 
     x, y = _inputs.check_pair("fit", x, y)
     x, y, test_data = _conventions.split_validation(x, y, test_data, validation_data, validation_split)
     test = _inputs.check_test_data("fit", test_data)
-    epochs = _checks.positive_int("fit", "epochs", epochs)
+    epochs = _checks.positive_int("fit", "epochs", epochs, high=10**9)
     if not isinstance(shuffle, bool):
         raise ValueError(f"fit: shuffle must be True or False. Received: shuffle={_checks.echo(shuffle)}")
     if isinstance(verbose, bool) or verbose not in (0, 1, 2):
@@ -165,7 +165,7 @@ def _check_test(model, plan, test) -> None:
     _inputs.check_width("fit (test_data)", test[0], model.input_shape)
     _inputs.check_range("fit (test_data)", test[0], model.dtype)
     try:
-        plan.loss.check_targets(test[1], plan.n_outputs)
+        plan.loss.check_targets(test[1], plan.n_outputs, dtype=model.dtype)
     except ValueError as exc:  # say which y: the same message for the training labels would mislead
         raise ValueError(f"fit (test_data): {exc}") from None
 
@@ -192,7 +192,7 @@ def evaluate(model, x, y=None, loss=None, reg=None, batch_size: int | None = Non
     loss = model.loss if loss is None and model.loss is not None else _conventions.resolve_loss(
         "evaluate", loss, model.compiled)
     n_outputs = int(np.prod(model.output_shapes()[-1]))
-    loss.check_targets(y, n_outputs)
+    loss.check_targets(y, n_outputs, dtype=model.dtype)
     accuracy = metrics.Accuracy()
     accuracy.adapt(y, n_outputs)
     batch_size = PREDICT_BATCH if batch_size is None else _checks.positive_int("evaluate", "batch_size", batch_size)
@@ -322,7 +322,7 @@ class _Plan:
         plan.seed, plan.n_outputs = seed, int(np.prod(model.output_shapes()[-1]))
         compiled = model.compiled
         plan.loss = model.loss = _conventions.resolve_loss("fit", loss, compiled)
-        plan.loss.check_targets(y, plan.n_outputs)
+        plan.loss.check_targets(y, plan.n_outputs, dtype=model.dtype)
         if opt is None:
             opt = compiled.optimizer if compiled is not None else optimizers.SGD(lr=0.01)
         plan.opt = optimizers.get(opt)
