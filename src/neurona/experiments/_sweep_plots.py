@@ -27,7 +27,8 @@ def _numeric(values) -> bool:
 
 
 def plot_against(records: list, x: str, metric: str, path, group: str | None = None) -> None:
-    """Mean of ``metric`` over seeds against ``x`` (one line per value of ``group``), a band of ± one std.
+    """Mean of ``metric`` over seeds against ``x`` (one line per value of ``group``), a band of ± one std
+    (clipped to the seeds' own range).
 
     Points that differ in other parameters are pooled with the seeds.
     """
@@ -43,14 +44,16 @@ def plot_against(records: list, x: str, metric: str, path, group: str | None = N
         positions = xs if _numeric(xs) else list(range(len(xs)))
         mean = np.array([np.mean(pooled[v]) for v in xs])
         std = np.array([np.std(pooled[v]) for v in xs])
+        low = np.maximum(mean - std, [min(pooled[v]) for v in xs])  # never beyond what a seed reached (acc ≤ 1)
+        high = np.minimum(mean + std, [max(pooled[v]) for v in xs])
         label = f"{group}={value}" if group else f"mean over seeds (n={max(len(v) for v in pooled.values())})"
         ax.plot(positions, mean, marker="o", color=f"C{colour % 10}", label=label)
-        ax.fill_between(positions, mean - std, mean + std, color=f"C{colour % 10}", alpha=0.2)
+        ax.fill_between(positions, low, high, color=f"C{colour % 10}", alpha=0.2)
         if not _numeric(xs):
             ax.set_xticks(positions, [str(v) for v in xs])
     ax.set_xlabel(x)
     ax.set_ylabel(metric)
-    ax.set_title(f"{metric} against {x}: mean ± std over seeds")
+    ax.set_title(f"{metric} against {x}: mean, band ± std over seeds")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, ncol=2 if len(groups) > 6 else 1)
     _save(plt, fig, path)
