@@ -43,8 +43,9 @@ class History(_state.Stateful):
         for key, values in metrics.items():
             if not isinstance(values, list) or len(values) != len(epochs):
                 raise _state.StateError(f"history {key!r:.40} must be a list of {len(epochs)} numbers")
-            for i, v in enumerate(values):
-                _state.real(v, f"history {key!r:.40}[{i}]")
+            for i, v in enumerate(values):  # a validation metric may be inf or NaN (outputs that overflowed)
+                if isinstance(v, bool) or not isinstance(v, (int, float)):
+                    raise _state.StateError(f"history {key!r:.40}[{i}] must be a number. Received: {v!r:.40}")
 
     def set_state(self, state: dict) -> None:
         self.epoch[:] = state["epoch"]
