@@ -182,44 +182,24 @@ def _add_sweep_parser(sub) -> None:
     _executor_options(p, default_jobs=None)
 
 
-def _value(text: str):
-    """A grid value: an int, else a float, else the text itself (e.g. an architecture's name)."""
-    for kind in (int, float):
-        try:
-            value = kind(text)
-        except ValueError:
-            continue
-        if kind is float and not math.isfinite(value):
-            raise argparse.ArgumentTypeError(f"must be finite. Received: {text!r}")
-        return value
-    return text
-
-
 def grid_item(text: str) -> tuple:
-    """NAME=a,b,c or NAME=LOW:HIGH (integers, inclusive) → (NAME, values)."""
-    name, sep, values = text.partition("=")
-    if not sep or not name or not values:
-        raise argparse.ArgumentTypeError(f"must be NAME=a,b,c or NAME=LOW:HIGH. Received: {text!r}")
-    if ":" in values:
-        low, _, high = values.partition(":")
-        low, high = _integer(low, -INT_MAX), _integer(high, -INT_MAX)
-        if high < low or high - low > 10000:
-            raise argparse.ArgumentTypeError(f"needs LOW <= HIGH, at most 10001 values. Received: {text!r}")
-        return name, tuple(range(low, high + 1))
-    return name, tuple(_value(v) for v in values.split(","))
+    """NAME=a,b,c or NAME=LOW:HIGH (integers, inclusive) → (NAME, values); the syntax is the sweep's."""
+    from .experiments.sweep import parse_grid_item
+
+    try:
+        return parse_grid_item(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def random_item(text: str) -> tuple:
-    """NAME=LOW:HIGH or NAME=LOW:HIGH:log → (NAME, (low, high, scale))."""
-    name, sep, spec = text.partition("=")
-    parts = spec.split(":")
-    if not sep or not name or len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] not in ("log", "linear")):
-        raise argparse.ArgumentTypeError(f"must be NAME=LOW:HIGH or NAME=LOW:HIGH:log. Received: {text!r}")
-    low, high = _finite(parts[0]), _finite(parts[1])
-    scale = parts[2] if len(parts) == 3 else "linear"
-    if not low < high or (scale == "log" and low <= 0):
-        raise argparse.ArgumentTypeError(f"needs LOW < HIGH (and LOW > 0 for log). Received: {text!r}")
-    return name, (low, high, scale)
+    """NAME=LOW:HIGH or NAME=LOW:HIGH:log → (NAME, (low, high, scale)); the syntax is the sweep's."""
+    from .experiments.sweep import parse_random_item
+
+    try:
+        return parse_random_item(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _build_parser() -> tuple:

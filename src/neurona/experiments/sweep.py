@@ -16,6 +16,7 @@ import dataclasses
 import importlib
 import itertools
 import json
+import math
 import sys
 import time
 
@@ -78,6 +79,51 @@ class Config:
                 raise ValueError(f"sweep: {name} must be {kind} int. Received: {name}={value!r}")
         if self.random and not self.samples:
             raise ValueError(f"sweep: random parameters need samples >= 1. Received: samples={self.samples}")
+
+
+def _value(text: str):
+    """A grid value: an int, else a finite float, else the text itself (e.g. an architecture's name)."""
+    for kind in (int, float):
+        try:
+            value = kind(text)
+        except ValueError:
+            continue
+        if not math.isfinite(value):
+            raise ValueError(f"must be finite. Received: {text!r}")
+        return value
+    return text
+
+
+def parse_grid_item(text: str) -> tuple:
+    """``NAME=a,b,c`` or ``NAME=LOW:HIGH`` (integers, inclusive) → (NAME, values), as --grid takes them."""
+    name, sep, values = text.partition("=")
+    if not sep or not name or not values:
+        raise ValueError(f"must be NAME=a,b,c or NAME=LOW:HIGH. Received: {text!r}")
+    if ":" not in values:
+        return name, tuple(_value(v) for v in values.split(","))
+    low, _, high = values.partition(":")
+    try:
+        low, high = int(low), int(high)
+    except ValueError:
+        raise ValueError(f"a range LOW:HIGH takes integers. Received: {text!r}") from None
+    if high < low or high - low > 10000:
+        raise ValueError(f"needs LOW <= HIGH, at most 10001 values. Received: {text!r}")
+    return name, tuple(range(low, high + 1))
+
+
+def parse_random_item(text: str) -> tuple:
+    """``NAME=LOW:HIGH`` or ``NAME=LOW:HIGH:log`` → (NAME, (low, high, scale)), as --random takes them."""
+    name, sep, spec_text = text.partition("=")
+    parts = spec_text.split(":")
+    if not sep or not name or len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] not in ("log", "linear")):
+        raise ValueError(f"must be NAME=LOW:HIGH or NAME=LOW:HIGH:log. Received: {text!r}")
+    low, high = (_value(p) for p in parts[:2])
+    if not all(isinstance(v, (int, float)) for v in (low, high)):
+        raise ValueError(f"LOW and HIGH must be numbers. Received: {text!r}")
+    scale = parts[2] if len(parts) == 3 else "linear"
+    if not low < high or (scale == "log" and low <= 0):
+        raise ValueError(f"needs LOW < HIGH (and LOW > 0 for log). Received: {text!r}")
+    return name, (low, high, scale)
 
 
 def _typed(name: str, value, default):
