@@ -117,3 +117,12 @@ def test_a_worker_killed_mid_sweep_loses_no_finished_run_and_resume_completes_it
     assert resumed.returncode == 0, err
     assert "40/40 runs of parity done" in stdout
     assert _table(out / "runs.csv") == _table(reference / "long" / "runs.csv")
+
+
+def test_a_cluster_without_workers_is_named_instead_of_waited_on_forever():
+    from neurona.parallel import DaskCluster
+
+    with distributed.LocalCluster(n_workers=0, processes=True, host="127.0.0.1", dashboard_address=None) as empty:
+        with pytest.raises(OSError, match=f"the Dask scheduler at {empty.scheduler_address} has no workers"):
+            with DaskCluster(empty.scheduler_address, timeout=1):
+                pass

@@ -71,7 +71,7 @@ class Config:
         for name, values in self.grid.items():
             if not values:
                 raise ValueError(f"sweep: --grid {name} needs at least one value. Received: {name}={values!r}")
-            self.grid[name] = tuple(_typed(name, v, defaults[name]) for v in values)
+        self.grid = {name: tuple(_typed(name, v, defaults[name]) for v in values) for name, values in self.grid.items()}
         for name in ("seeds", "samples", "seed"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < (1 if name == "seeds" else 0):

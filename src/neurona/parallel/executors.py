@@ -156,6 +156,13 @@ class DaskCluster:
             self.client = Client(self.address, timeout=self.timeout)
         except OSError as exc:
             raise OSError(f"cannot reach the Dask scheduler at {self.address}: {exc}") from None
+        if not self.client.scheduler_info(n_workers=-1)["workers"]:
+            try:
+                self.client.wait_for_workers(1, timeout=self.timeout)
+            except TimeoutError:
+                self.client.close()
+                raise OSError(f"the Dask scheduler at {self.address} has no workers (waited {self.timeout:g} s); "
+                              "start some with  dask worker " + self.address) from None
         per_host = _threads_per_host(self.client.scheduler_info(n_workers=-1)["workers"].values())
         self.workers = sum(per_host.values())
         self.client.run(_limit_on_dask_worker, per_host)
