@@ -51,6 +51,30 @@ def fields(state, names, where: str) -> dict:
     return state
 
 
+class Composite(Stateful):
+    """The state of a list of parts, each with the protocol, under one key: ``{key: [part states]}``."""
+
+    _state_key = "parts"
+
+    def _state_parts(self) -> list:
+        raise NotImplementedError
+
+    def state_dict(self) -> dict:
+        return {self._state_key: [part.state_dict() for part in self._state_parts()]}
+
+    def check_state(self, state) -> None:
+        key, parts = self._state_key, self._state_parts()
+        fields(state, (key,), f"{key} state")
+        if not isinstance(state[key], list) or len(state[key]) != len(parts):
+            raise StateError(f"{key} state: expected the states of {len(parts)} {key}")
+        for part, part_state in zip(parts, state[key]):
+            part.check_state(part_state)
+
+    def set_state(self, state: dict) -> None:
+        for part, part_state in zip(self._state_parts(), state[self._state_key]):
+            part.set_state(part_state)
+
+
 def array(value, shape: tuple, dtype, where: str, finite: bool = True) -> np.ndarray:
     """``value`` must be an array of exactly ``shape`` and ``dtype`` (and finite, by default)."""
     if not isinstance(value, np.ndarray) or value.shape != tuple(shape) or value.dtype != np.dtype(dtype):

@@ -98,7 +98,7 @@ class Callback(_state.Stateful):
     def on_train_end(self): pass
 
 
-class CallbackList(_state.Stateful):
+class CallbackList(_state.Composite):
     """Calls each hook on every callback in order; its state is the list of theirs."""
 
     def __init__(self, callbacks: list, model):
@@ -115,19 +115,10 @@ class CallbackList(_state.Stateful):
     def get_config(self) -> list:
         return [{"class": type(cb).__qualname__, "config": cb.get_config()} for cb in self.callbacks]
 
-    def state_dict(self) -> dict:
-        return {"callbacks": [cb.state_dict() for cb in self.callbacks]}
+    _state_key = "callbacks"
 
-    def check_state(self, state) -> None:
-        _state.fields(state, ("callbacks",), "callbacks state")
-        if not isinstance(state["callbacks"], list) or len(state["callbacks"]) != len(self.callbacks):
-            raise _state.StateError(f"callbacks state: expected the states of {len(self.callbacks)} callbacks")
-        for cb, cb_state in zip(self.callbacks, state["callbacks"]):
-            cb.check_state(cb_state)
-
-    def set_state(self, state: dict) -> None:
-        for cb, cb_state in zip(self.callbacks, state["callbacks"]):
-            cb.set_state(cb_state)
+    def _state_parts(self) -> list:
+        return self.callbacks
 
     def _each(self, hook: str, *args) -> None:
         for cb in self.callbacks:

@@ -20,7 +20,7 @@ _PREDICT_BATCH = training.PREDICT_BATCH
 _FROM_FILE = "file"  # the weights' origin after models.load: not drawn from any seed
 
 
-class BaseModel(_state.Stateful):
+class BaseModel(_state.Composite):
     """What Network and Model share. Subclasses provide ``steps``.
 
     Attributes:
@@ -237,20 +237,10 @@ class BaseModel(_state.Stateful):
             config["loss"] = losses.serialize(self.loss)
         return config
 
-    def state_dict(self) -> dict:
-        """Every layer's state: its weights (trainable or not) and its random generators."""
-        return {"layers": [layer.state_dict() for layer in self.layers]}
+    _state_key = "layers"  # the state: every layer's weights (trainable or not) and random generators
 
-    def check_state(self, state) -> None:
-        _state.fields(state, ("layers",), "model state")
-        if not isinstance(state["layers"], list) or len(state["layers"]) != len(self.layers):
-            raise _state.StateError(f"model state: expected {len(self.layers)} layer states")
-        for layer, layer_state in zip(self.layers, state["layers"]):
-            layer.check_state(layer_state)
-
-    def set_state(self, state: dict) -> None:
-        for layer, layer_state in zip(self.layers, state["layers"]):
-            layer.set_state(layer_state)
+    def _state_parts(self) -> list:
+        return self.layers
 
     def save(self, path) -> None:
         """Write config (JSON) and weights into one ``.npz`` file, atomically. No pickle."""
