@@ -79,7 +79,7 @@ def test_parity_with_two_processes_equals_one_process(tmp_path):
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
 
 
-def test_reproduce_with_two_processes_gives_the_same_numbers(tmp_path, monkeypatch):
+def test_reproduce_s_exercises_on_two_processes_give_the_same_numbers(tmp_path, monkeypatch):
     from neurona.experiments import report
 
     monkeypatch.setenv("NEURONA_DATA", str(tmp_path / "no-data"))  # CIFAR exercises are skipped, the rest run
@@ -87,12 +87,12 @@ def test_reproduce_with_two_processes_gives_the_same_numbers(tmp_path, monkeypat
     tiny = {"xor": {"epochs": 30, "seeds": 2},
             "parity": {"epochs": 30, "seeds": 1, "width_n": (2,), "hidden_values": (2,), "n_values": (3,),
                        "narrow_hidden": ()}}
+    statuses = []
     for jobs in (1, 2):
-        report.reproduce(tmp_path / f"j{jobs}", quick=True, verbose=0, download=False, exercises=["xor", "parity", "ex4"],
-                         changes=tiny, jobs=jobs)
-    for name in ("xor/seeds.csv", "parity/runs.csv"):
+        with make_executor(jobs) as executor:
+            outcomes = report.run_exercises(tmp_path / f"j{jobs}", quick=True, download=False, verbose=0,
+                                            exercises=["xor", "parity", "ex4"], changes=tiny, executor=executor)
+        statuses.append({name: outcome.status for name, outcome in outcomes.items()})
+    assert statuses == [{"xor": "done", "parity": "done", "ex4": "skipped"}] * 2
+    for name in ("xor/seeds.csv", "parity/runs.csv", "parity/table.csv"):
         assert (tmp_path / "j1" / name).read_bytes() == (tmp_path / "j2" / name).read_bytes()
-    import json
-    states = [json.loads((tmp_path / f"j{jobs}" / "report.json").read_text())["exercises"] for jobs in (1, 2)]
-    assert [{n: e["status"] for n, e in s.items()} for s in states] == [{"xor": "done", "parity": "done",
-                                                                         "ex4": "skipped"}] * 2
