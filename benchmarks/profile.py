@@ -53,7 +53,7 @@ def phases(peer, epochs: int) -> dict:
             order = plan.rng.permutation(len(d.x))
             for step, start in enumerate(range(0, len(d.x), plan.batch_size)):
                 rows = order[start:start + plan.batch_size]
-                xb, yb = model._batch(d.x[rows]), d.y[rows]
+                xb, yb = model.batch(d.x[rows]), d.y[rows]
                 clock.lap("gather the batch")
                 plan.opt.zero_grad()
                 out = model.forward(xb, training=True)
