@@ -305,7 +305,7 @@ def _cmd_sweep(args) -> int:
                           seeds=args.seeds, seed=args.seed, metric=args.metric)
     summary = sweep.run(config, out, verbose=0 if args.quiet else 1, overwrite=args.overwrite, resume=args.resume,
                         jobs=args.jobs, scheduler=args.scheduler)
-    print(f"Results written to {out}/ (runs.csv, {', '.join(f for f in summary['files'] if f.endswith('.png'))})")
+    print(f"Results written to {out}/ ({', '.join(['runs.csv'] + [f for f in summary['files'] if f.endswith('.png')])})")
     for line in summary.get("headline", []):
         print("  " + line)
     results = summary["results"]

@@ -6,9 +6,9 @@ Each worker loads (and caches, once per process) the images it needs; CIFAR-10 m
 
 from __future__ import annotations
 
-from . import _cifar_data
-from ._cifar_runs import settings, train
-from ._common import history_stats
+from .. import _cifar_data
+from .._cifar_runs import settings, train
+from .._common import history_stats
 
 _COMMON = {"n_train": 5000, "n_test": 10000, "lr": 1e-3, "batch_size": 128, "epochs": 50, "lam": 1e-3,
            "loss": "cce", "seed": 0}

@@ -22,14 +22,14 @@ import time
 
 import numpy as np
 
-from .._signals import StopOnSignal
-from ..parallel import Progress, Task, make_executor
-from ._common import prepare_output, records_outputs, run_summary, write_json, write_text
-from ._sweep_table import csv_text, rows_of, summarize
+from ..._signals import StopOnSignal
+from ...parallel import Progress, Task, make_executor
+from .._common import prepare_output, records_outputs, run_summary, write_json, write_text
+from .table import csv_text, rows_of, summarize
 
 # experiment → module offering SWEEP (defaults of one run's parameters, the default metric) and sweep_run(params)
 SWEEPABLE = {"xor": "neurona.experiments.xor", "parity": "neurona.experiments.parity",
-             "ex4": "neurona.experiments._cifar_sweep", "ex8": "neurona.experiments._cifar_sweep"}
+             "ex4": "neurona.experiments.sweep.cifar", "ex8": "neurona.experiments.sweep.cifar"}
 
 
 def spec(experiment: str):
@@ -231,7 +231,7 @@ def _sweep_and_write(config: Config, out, verbose: int, resume: bool, stop, exec
     metric = config.metric or spec(config.experiment)["metric"]
     files = ["runs.jsonl", "runs.csv", "summary.json"]
     if finished:
-        from ._sweep_plots import plot_sweep
+        from .plots import plot_sweep
 
         files += plot_sweep(finished, list(config.grid) + list(config.random), metric, out)
     results = {"runs_total": len(all_tasks), "runs_done": len(finished), "failed": failed,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._files import atomic_write
-from ._sweep_table import by_point
+from ..._files import atomic_write
+from .table import by_point
 
 
 def _pyplot():
