@@ -125,3 +125,18 @@ def test_cli_sweep_refuses_bad_arguments_before_anything_runs(argv, message, tmp
         cli.main(["sweep", "parity", *argv, "-o", str(tmp_path / "never")])
     assert stop.value.code == 2 and message in capsys.readouterr().err
     assert not (tmp_path / "never").exists()
+
+
+def test_an_interrupted_sweep_keeps_what_finished_and_says_so(tmp_path, monkeypatch):
+    calls = []
+    real = sweep.run_point
+
+    def stopped_at_the_third(params):  # what a run returns when Ctrl-C stops its fit
+        calls.append(params)
+        return {"interrupted": "SIGINT"} if len(calls) == 3 else real(params)
+
+    monkeypatch.setattr(sweep, "run_point", stopped_at_the_third)
+    summary = sweep.run(sweep.Config("parity", **SMALL), tmp_path, verbose=0)
+    assert summary["results"]["interrupted"] == "SIGINT" and summary["results"]["runs_done"] == 2
+    assert (tmp_path / "runs.jsonl").read_text().count("\n") == 2
+    assert "INTERRUPTED by SIGINT; every run that finished is kept in runs.jsonl" in summary["headline"]

@@ -273,6 +273,8 @@ def _headline(config: Config, results: dict, out) -> list:
     if results["failed"]:
         lines.append(f"{len(results['failed'])} run(s) failed, e.g. {results['failed'][0]['key']}: "
                      f"{results['failed'][0]['error']}")
+    if results["interrupted"]:
+        lines.append(f"INTERRUPTED by {results['interrupted']}; every run that finished is kept in runs.jsonl")
     if results["runs_done"] < results["runs_total"]:
         lines.append(f"INCOMPLETE: add --resume to the same command to train only the missing runs (-o {out})")
     return lines
