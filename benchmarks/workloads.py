@@ -109,7 +109,8 @@ def initial_weights(workload: Workload, seed: int) -> list:
     rng = np.random.default_rng(seed)
     weights, channels = [], 3
     for filters in (c for c in workload.convs if c != "pool"):
-        weights.append((rng.standard_normal((3, 3, channels, filters)) * np.sqrt(2.0 / (9 * channels))).astype(np.float32))
+        kernel = rng.standard_normal((3, 3, channels, filters)) * np.sqrt(2.0 / (9 * channels))
+        weights.append(kernel.astype(np.float32))
         channels = filters
     for (fan_in, fan_out), init in zip(zip(workload.sizes[:-1], workload.sizes[1:]), workload.init):
         if init[0] == "normal":

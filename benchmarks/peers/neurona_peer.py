@@ -38,7 +38,7 @@ def build(workload, weights) -> models.Network:
 
 
 def build_cnn(workload, weights) -> models.Network:
-    """W5: [Conv2D(3x3, padding 1, no bias) → BatchNormalization → ReLU] or MaxPool2D per entry, then the dense layers."""
+    """W5: [Conv2D(3x3, padding 1, no bias) → BatchNorm → ReLU] or MaxPool2D per entry, then the dense layers."""
     model = models.Network(seed=0)
     model.add(layers.Input((32, 32, 3)))
     for filters in workload.convs:
