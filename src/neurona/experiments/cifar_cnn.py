@@ -95,6 +95,8 @@ class PlanFromFirstEpoch(callbacks.Callback):
 
     The plan is written to ``plan.json`` (and read back on --resume), so a resumed run follows the same
     schedule; ``Config.epochs`` fixes it instead, for a run that the seed alone decides bit for bit.
+    The plan is at least 2 epochs (warm-up, then decay): where one epoch takes more than half the
+    budget, the run overruns it.
     """
 
     def __init__(self, schedule: PlannedDecay, steps_per_epoch: int, budget_seconds: float, path: Path,
