@@ -169,3 +169,11 @@ def test_summary_shows_keras_shapes_and_parameter_counts_of_the_w5_network_witho
     assert "(None, 4096)" in text
     # 896 + 9,248 + 18,496 + 36,928 + 128 + 128 + 256 + 256 + 1,048,832 + 2,570
     assert "Total params: 1,117,738" in text
+
+
+def test_a_first_conv_layer_may_give_the_input_shape_as_keras_does(tmp_path):
+    model = models.Network([layers.Conv2D(2, 3, padding="same", input_shape=(6, 6, 2)), layers.MaxPool2D(),
+                            layers.Flatten(), layers.Dense(3)])
+    assert "(None, 3, 3, 2)" in models.summary_table(model)  # 6x6 pooled by 2; no Input needed
+    model.save(tmp_path / "m.npz")
+    assert models.load(tmp_path / "m.npz").layers[0].get_config()["input_shape"] == [6, 6, 2]

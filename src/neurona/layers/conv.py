@@ -77,6 +77,7 @@ class Conv2D(Layer):
         bias_initializer: default zeros.
         use_bias: whether to add b (a BatchNormalization right after makes it redundant).
         dilation_rate: spacing between kernel taps, an int or pair.
+        input_shape: (height, width, channels) of one image, when this is the first layer (Keras's habit).
 
     Shape:
         (batch, height, width, in) → (batch, out_h, out_w, filters).
@@ -87,8 +88,8 @@ class Conv2D(Layer):
 
     def __init__(self, filters, kernel_size=3, strides=1, padding="valid", activation=None,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros", use_bias: bool = True,
-                 dilation_rate=1, name: str | None = None):
-        super().__init__(name)
+                 dilation_rate=1, name: str | None = None, input_shape=None):
+        super().__init__(name, input_shape)
         self.filters = _checks.positive_int("Conv2D", "filters", filters, high=_MAX_FILTERS)
         self.kernel_size = _pair("Conv2D", "kernel_size", kernel_size)
         self.strides = _pair("Conv2D", "strides", strides)
@@ -146,8 +147,8 @@ class _Pool2D(Layer):
 
     _op, _pool = "", None
 
-    def __init__(self, pool_size=2, strides=None, padding="valid", name: str | None = None):
-        super().__init__(name)
+    def __init__(self, pool_size=2, strides=None, padding="valid", name: str | None = None, input_shape=None):
+        super().__init__(name, input_shape)
         where = type(self).__name__
         self.pool_size = _pair(where, "pool_size", pool_size)
         self.strides = self.pool_size if strides is None else _pair(where, "strides", strides)

@@ -61,8 +61,8 @@ class BatchNormalization(Layer):
         >>> model.add(layers.Activation("relu"))
     """
 
-    def __init__(self, momentum: float = 0.99, epsilon: float = 1e-3, name: str | None = None):
-        super().__init__(name)
+    def __init__(self, momentum: float = 0.99, epsilon: float = 1e-3, name: str | None = None, input_shape=None):
+        super().__init__(name, input_shape)
         self.momentum = _checks.real("BatchNormalization", "momentum", momentum, low=0.0, high=1.0)
         self.epsilon = _checks.real("BatchNormalization", "epsilon", epsilon, low=0.0, low_open=True)
 
