@@ -5,9 +5,9 @@ another layer) it records a step of a functional model instead.
 """
 
 from .base import Input, Layer, SymbolicTensor
-from .augment import RandomCrop
+from .augment import RandomCrop, RandomFlip
 from .conv import AveragePooling2D, Conv2D, GlobalAveragePooling2D, MaxPool2D
-from .core import Activation, Concatenate, Dense, Dropout, Flatten, RandomFlip
+from .core import Activation, Concatenate, Dense, Dropout, Flatten
 from .normalization import BatchNormalization
 
 REGISTRY = {cls.__name__: cls for cls in (Dense, Activation, Flatten, Dropout, RandomFlip, Concatenate,

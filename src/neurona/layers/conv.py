@@ -12,6 +12,7 @@ from .. import _checks, activations, initializers
 from ..autodiff import Tensor, avg_pool2d, conv2d, max_pool2d
 from ..autodiff.conv import output_size
 from .base import Layer
+from .core import deserialize_weighted
 
 _MAX_FILTERS = 2**20  # larger is a typo, not a layer
 
@@ -131,11 +132,7 @@ class Conv2D(Layer):
 
     @classmethod
     def from_config(cls, config: dict) -> "Conv2D":
-        config = dict(config)
-        config["activation"] = activations.deserialize(config["activation"])
-        for key in ("kernel_initializer", "bias_initializer"):
-            config[key] = initializers.deserialize(config[key])
-        return cls(**config)
+        return cls(**deserialize_weighted(config))
 
 
 def _listed(padding):

@@ -1,4 +1,4 @@
-"""The fully connected layers and their companions: Dense, Activation, Flatten, Dropout, RandomFlip, Concatenate."""
+"""The fully connected layers and their companions: Dense, Activation, Flatten, Dropout, Concatenate."""
 
 from __future__ import annotations
 
@@ -93,13 +93,19 @@ class Dense(Layer):
 
     @classmethod
     def from_config(cls, config: dict) -> "Dense":
-        config = dict(config)
-        config["activation"] = activations.deserialize(config["activation"])
-        for key in ("kernel_initializer", "bias_initializer"):
-            config[key] = initializers.deserialize(config[key])
+        config = deserialize_weighted(config)
         if config.get("kernel_regularizer") is not None:
             config["kernel_regularizer"] = regularizers.deserialize(config["kernel_regularizer"])
         return cls(**config)
+
+
+def deserialize_weighted(config: dict) -> dict:
+    """A copy of a Dense or Conv2D config with its activation and initializers rebuilt from their entries."""
+    config = dict(config)
+    config["activation"] = activations.deserialize(config["activation"])
+    for key in ("kernel_initializer", "bias_initializer"):
+        config[key] = initializers.deserialize(config[key])
+    return config
 
 
 class Activation(Layer):
@@ -159,43 +165,6 @@ class Dropout(Layer):
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate}
-
-
-class RandomFlip(Layer):
-    """During training, mirror each image left–right with probability 1/2 (data augmentation).
-
-    Inputs are images (batch, height, width, channels) or their flattened rows, given
-    ``image_shape``. At inference it is the identity.
-
-    Args:
-        image_shape: (height, width, channels) of one image.
-    """
-
-    def __init__(self, image_shape=(32, 32, 3), name: str | None = None):
-        super().__init__(name)
-        if not isinstance(image_shape, (tuple, list)) or len(image_shape) != 3:
-            raise ValueError("RandomFlip: image_shape must be (height, width, channels). "
-                             f"Received: image_shape={_checks.echo(image_shape)}")
-        self.image_shape = tuple(_checks.positive_int("RandomFlip", "image_shape", d) for d in image_shape)
-
-    def build(self, input_shape, rng, dtype=np.float32):
-        if int(np.prod(input_shape)) != int(np.prod(self.image_shape)):
-            raise ValueError(f"RandomFlip: inputs of shape {tuple(input_shape)} are not images of shape {self.image_shape}")
-        self.rng = self.add_generator("rng", rng)
-        super().build(input_shape, rng, dtype)
-
-    def call(self, x, training=False):
-        x = x if isinstance(x, Tensor) else Tensor(x)
-        if not training:
-            return x
-        images = x.data.reshape((len(x),) + self.image_shape)
-        flip = self.rng.random(len(x)) < 0.5
-        out = images.copy()
-        out[flip] = images[flip, :, ::-1]
-        return Tensor(out.reshape(x.shape))  # augmentation of the data: no gradient flows to the input
-
-    def get_config(self):
-        return {**super().get_config(), "image_shape": list(self.image_shape)}
 
 
 class Concatenate(Layer):
