@@ -85,7 +85,8 @@ def _assert_no_torn_files(folder: Path) -> list:
         elif path.name in ("result.npz", "interrupted.npz"):
             read_result(path)
         else:
-            assert re.fullmatch(r"\.(ckpt|model)\.npz\.\w+\.tmp", path.name), path.name
+            # a kill can also land in the script's own atomic write of its result once training is done
+            assert re.fullmatch(r"\.(ckpt|model|result)\.npz\.\w+\.tmp", path.name), path.name
             leftovers.append(path.name)
     return leftovers
 
