@@ -1,5 +1,5 @@
-"""BatchNormalization: the worked example, training versus inference, the fused op against the composed
-formula and central differences, and its running statistics saved, loaded, checkpointed and resumed exactly."""
+"""BatchNormalization: the worked example, training versus inference, central differences, and its running
+statistics saved, loaded, checkpointed and resumed exactly. The fused op itself: tests/autodiff/test_batch_norm.py."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import pytest
 
 from neurona import callbacks, layers, models, optimizers
 from neurona.autodiff import Tensor, gradcheck
-from neurona.layers.normalization import batch_norm
 
 RNG = np.random.default_rng(11)
 
@@ -41,27 +40,6 @@ def test_inference_uses_the_running_statistics_so_a_sample_does_not_depend_on_it
     np.testing.assert_allclose(bn(np.array([[5.0, 3.0]])).data, [[4.0, 2.0]], rtol=1e-12)
     np.testing.assert_allclose(bn(np.array([[5.0, 3.0], [0.0, 0.0]])).data[0], [4.0, 2.0], rtol=1e-12)
     assert bn.moving_mean.data.tolist() == [1.0, 0.0]  # inference leaves the statistics alone
-
-
-def _composed(x, gamma, beta, epsilon):
-    """The textbook formula from primitive ops (autodiff differentiates it for us)."""
-    mean = x.mean(axis=(0, 1, 2), keepdims=True)
-    variance = ((x - mean) * (x - mean)).mean(axis=(0, 1, 2), keepdims=True)
-    return (x - mean) / (variance + epsilon) ** 0.5 * gamma + beta
-
-
-def test_the_fused_op_equals_the_composed_formula_values_and_gradients():
-    x, gamma, beta = RNG.normal(size=(3, 4, 4, 2)), RNG.normal(size=2), RNG.normal(size=2)
-    g = RNG.normal(size=x.shape)
-    fused = [Tensor(a, requires_grad=True) for a in (x, gamma, beta)]
-    composed = [Tensor(a, requires_grad=True) for a in (x, gamma, beta)]
-    out, _, _ = batch_norm(*fused, 1e-3)
-    reference = _composed(*composed, 1e-3)
-    np.testing.assert_allclose(out.data, reference.data, rtol=1e-10, atol=1e-12)
-    out.backward(g)
-    reference.backward(g)
-    for a, b in zip(fused, composed):
-        np.testing.assert_allclose(a.grad, b.grad, rtol=1e-9, atol=1e-11)
 
 
 @pytest.mark.parametrize("shape", [(5, 3), (2, 3, 3, 2)], ids=["rows", "images"])

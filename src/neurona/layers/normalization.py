@@ -5,38 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _checks
-from ..autodiff import Tensor, graph
+from ..autodiff import Tensor, batch_norm
 from .base import Layer
-
-
-def batch_norm(x: Tensor, gamma: Tensor, beta: Tensor, epsilon: float) -> tuple:
-    """γ·(x − μ)/√(σ² + ε) + β per channel (the last axis), μ and σ² over every other axis of the batch.
-
-    One fused op, for speed: composed from primitives it makes about 15 passes over the
-    activations, this about 6. The tests check it against the composed formula and by gradcheck.
-
-    Returns:
-        (output Tensor, batch mean, batch variance): the statistics as arrays, for running averages.
-        The variance is the biased one (divided by the count m), the one the normalization uses.
-    """
-    axes = tuple(range(x.ndim - 1))
-    count = x.size // x.shape[-1]  # m: values per channel
-    mean = x.data.mean(axis=axes)
-    centered = x.data - mean
-    variance = np.square(centered).mean(axis=axes)
-    inv_std = 1 / np.sqrt(variance + epsilon)
-    normalized = centered * inv_std  # x̂, kept for the backward
-    scale = graph.saved(gamma)
-    out = normalized * scale + beta.data
-
-    def backward(g):
-        grad_beta = g.sum(axis=axes)
-        grad_gamma = (g * normalized).sum(axis=axes)
-        # dx = γ/σ · (g − mean(g) − x̂·mean(g·x̂)): the batch's mean and variance depend on x too
-        grad_x = (scale * inv_std) * (g - grad_beta / count - normalized * (grad_gamma / count))
-        return grad_x, grad_gamma, grad_beta
-
-    return Tensor._from_op(out, (x, gamma, beta), "batch_norm", backward), mean, variance
 
 
 class BatchNormalization(Layer):
