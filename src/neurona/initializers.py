@@ -88,8 +88,17 @@ class Zeros(Initializer):
 
 
 def _fans(shape: tuple) -> tuple:
-    """(fan_in, fan_out) of a kernel stored as (in, out); a vector counts as (n, n)."""
-    return (shape[0], shape[1]) if len(shape) == 2 else (shape[0], shape[0])
+    """(fan_in, fan_out) of a kernel: (in, out) for Dense; a vector counts as (n, n).
+
+    A conv kernel (kernel_h, kernel_w, in, out) — any (*window, in, out) — connects each output to a
+    window of inputs: fan_in = window·in and fan_out = window·out, Keras's rule (PyTorch's gives the
+    same numbers for its (out, in, kernel_h, kernel_w) layout). A 3x3 kernel from 16 to 32 channels:
+    fan_in 9·16 = 144, fan_out 9·32 = 288.
+    """
+    if len(shape) == 1:
+        return shape[0], shape[0]
+    window = int(np.prod(shape[:-2]))  # the receptive field; 1 for an (in, out) matrix
+    return window * shape[-2], window * shape[-1]
 
 
 _REGISTRY = {"normal": Normal, "glorot_uniform": GlorotUniform, "he_normal": HeNormal, "zeros": Zeros}

@@ -75,6 +75,27 @@ def test_initializer_scales():
         initializers.get("orthogonal")
 
 
+def test_fans_of_dense_and_conv_kernels():
+    assert initializers._fans((300, 200)) == (300, 200)  # Dense: (in, out)
+    assert initializers._fans((7,)) == (7, 7)
+    # a 5x5 kernel from 3 to 8 channels: each output sees 5·5·3 = 75 inputs, each input feeds 5·5·8 = 200 outputs
+    assert initializers._fans((5, 5, 3, 8)) == (75, 200)
+    assert initializers._fans((3, 16, 32)) == (48, 96)  # a 1-D window of 3
+
+
+def test_conv_kernels_are_drawn_with_the_windows_fans():
+    rng = np.random.default_rng(1)
+    glorot = initializers.GlorotUniform()((5, 5, 3, 8), rng)
+    limit = np.sqrt(6 / (75 + 200))  # ≈ 0.1477 (drawn as a (75, 8) matrix it was √(6/83) ≈ 0.269)
+    assert np.abs(glorot).max() <= limit and np.abs(glorot).max() > 0.95 * limit  # 600 draws reach the edge
+    he = initializers.HeNormal()((3, 3, 64, 128), rng)
+    assert he.std() == pytest.approx(np.sqrt(2 / (3 * 3 * 64)), rel=2e-2)  # 73,728 draws of N(0, 2/576)
+    conv = layers.Conv2D(8, 5, input_shape=(10, 10, 3))
+    conv._build((10, 10, 3), np.random.default_rng(2), np.float64)
+    np.testing.assert_array_equal(conv.kernel.data,
+                                  initializers.GlorotUniform()((5, 5, 3, 8), np.random.default_rng(2), np.float64))
+
+
 @pytest.mark.parametrize("kwargs", [{}, {"use_bias": False}, {"factor": 0.5}, {"kernel_initializer": "he_normal"}],
                          ids=str)
 def test_dense_gradients(kwargs):

@@ -56,13 +56,6 @@ def _images(where: str, x) -> Tensor:
     return x
 
 
-def _as_matrix(initializer):
-    """Draw a (kh, kw, in, out) kernel as the (kh·kw·in, out) matrix conv2d multiplies by: fan_in = kh·kw·in."""
-    def draw(shape, rng, dtype):
-        return initializer((int(np.prod(shape[:-1])), shape[-1]), rng, dtype).reshape(shape)
-    return draw
-
-
 class Conv2D(Layer):
     """A 2-D convolution: activation(conv2d(x, W) + b), with W stored as (kernel_h, kernel_w, in, filters).
 
@@ -73,8 +66,8 @@ class Conv2D(Layer):
         padding: 'valid' (no padding), 'same' (Keras's: ceil(size / stride) outputs), or zeros on each side
             as an int or pair (padding=1 with a 3x3 kernel keeps the size, as PyTorch writes it).
         activation: an Activation, its name, or None for linear.
-        kernel_initializer: default Glorot uniform, drawn with fan_in = kh·kw·in and fan_out = filters
-            (the kernel as the matrix it is multiplied as). "he_normal" suits ReLU.
+        kernel_initializer: default Glorot uniform; fans count the window, as in Keras and PyTorch:
+            fan_in = kh·kw·in, fan_out = kh·kw·filters. "he_normal" (std √(2 / fan_in)) suits ReLU.
         bias_initializer: default zeros.
         use_bias: whether to add b (a BatchNormalization right after makes it redundant).
         dilation_rate: spacing between kernel taps, an int or pair.
@@ -109,7 +102,7 @@ class Conv2D(Layer):
     def build(self, input_shape, rng, dtype=np.float32):
         self.compute_output_shape(input_shape)  # the geometry must fit before any weight is drawn
         shapes = self.weight_shapes(input_shape)
-        self.kernel = self.add_weight("kernel", shapes["kernel"], _as_matrix(self.kernel_initializer), regularize=True)
+        self.kernel = self.add_weight("kernel", shapes["kernel"], self.kernel_initializer, regularize=True)
         self.bias = self.add_weight("bias", shapes["bias"], self.bias_initializer) if self.use_bias else None
         super().build(input_shape, rng, dtype)
 
