@@ -155,7 +155,14 @@ def test_run_without_graphviz_says_what_it_wrote(tmp_path, monkeypatch):
 
 
 def test_run_validates_its_arguments():
-    with pytest.raises(ValueError, match="name must be one of ex1, ex2. Received: name='ex3'"):
+    with pytest.raises(ValueError, match="name must be one of ex1, ex2, cnn. Received: name='ex3'"):
         run("ex3")
     with pytest.raises(ValueError, match="activation applies to ex1 only.*Received: activation='tanh'"):
         run("ex2", activation="tanh")
+    with pytest.raises(ValueError, match="activation applies to ex1 only.*Received: activation='relu'"):
+        run("cnn", activation="relu")
+
+
+def test_run_tabulates_the_conv_net():
+    text = run("cnn")
+    assert text.startswith("A small conv net: Conv2D(4, 3x3, same)") and "conv2d" in text and "loss" in text

@@ -10,7 +10,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from neurona.experiments import _cifar_data, _report_graphs, _report_sections, report
+from neurona.experiments import _cifar_data, report
+from neurona.experiments.report import drawings, sections
 from test_cifar_experiments import ONE_PIXEL_PNG, write_tiny_cifar
 
 CIFAR = ("ex3", "ex4", "ex5", "ex8", "linear")
@@ -89,6 +90,8 @@ def test_quick_report_is_one_self_contained_page(tmp_path, monkeypatch):
     assert "fake xor ran 1 epoch" in page  # quick() config of the (fake) xor experiment
     assert "parity exploded" in page and 'class="box failed"' in page
     assert "Exercise 1: f = tanh" in page and "Exercise 2" in page
+    assert '<section id="cnn-graph"><h2>Beyond the practical: a conv net\'s graph</h2>' in page
+    assert 'href="#cnn-graph"' in page and "max_pool2d" in page
     for name in CIFAR:
         assert (tmp_path / "report" / name / "summary.json").exists()
         assert f'href="{name}/summary.json"' in page
@@ -118,19 +121,27 @@ def test_graphs_scale_to_the_column_and_wide_ones_are_drawn_top_to_bottom(tmp_pa
 
     if shutil.which("dot") is None:
         pytest.skip("Graphviz's dot program is not installed")
-    section = _report_graphs.graphs_section(tmp_path / "graphs")
-    assert "figure.graph svg { display: block; max-width: 100%; height: auto; }" in report._report_sections.H.STYLE
-    assert "overflow-x" not in report._report_sections.H.STYLE.split(".graph")[1].split("}")[0]
+    section = drawings.graphs_section(tmp_path / "graphs")
+    assert "figure.graph svg { display: block; max-width: 100%; height: auto; }" in sections.H.STYLE
+    assert "overflow-x" not in sections.H.STYLE.split(".graph")[1].split("}")[0]
     widths = [float(w) for w in re.findall(r'<svg[^>]*\swidth="([\d.]+)pt"', section)]
-    assert len(widths) == 5 and max(widths) <= _report_graphs.WIDE_PT  # ELU and Ex. 2 are drawn top to bottom
+    assert len(widths) == 5 and max(widths) <= drawings.WIDE_PT  # ELU and Ex. 2 are drawn top to bottom
     assert ">f = " in section and ">mse = " in section  # each output node is in the drawing
+    cnn = drawings.conv_net_section(tmp_path / "graphs")
+    (width,) = [float(w) for w in re.findall(r'<svg[^>]*\swidth="([\d.]+)pt"', cnn)]
+    assert width <= drawings.WIDE_PT and ">conv2d<" in cnn and ">batch_norm<" in cnn  # drawn top to bottom
+    assert (tmp_path / "graphs" / "cnn.svg").exists() and "<details><summary>Values and gradients" in cnn
 
 
 def test_graphs_are_drawn_or_tabulated(tmp_path, monkeypatch):
     monkeypatch.setattr("shutil.which", lambda name: None)  # as on a machine without Graphviz
-    section = _report_graphs.graphs_section(tmp_path / "graphs")
+    section = drawings.graphs_section(tmp_path / "graphs")
     assert "Graphviz" in section and "<svg" not in section and "gradient" in section
     assert (tmp_path / "graphs" / "ex2.dot").exists()
+    cnn = drawings.conv_net_section(tmp_path / "graphs")
+    assert "<svg" not in cnn and "graphs/cnn.dot" in cnn and (tmp_path / "graphs" / "cnn.dot").exists()
+    conv_row = next(line for line in cnn.splitlines() if line.startswith("conv2d "))  # the table, one row per node
+    assert conv_row.count("(2, 8, 8, 4) mean") == 2 and len(cnn) < 6000  # value and gradient summarized
 
 
 def test_missing_cifar_is_skipped_with_the_fix_and_the_rest_runs(tmp_path, monkeypatch):
@@ -183,16 +194,16 @@ def _outcome(peak, final):
     (0.36, 0.25, {"cce": "below", "mse": "below", "svm": "below"}),     # 36 < 37; 25 < 29
 ])
 def test_verdicts(peak, final, verdicts):
-    rows = [r for r in _report_sections.comparison_rows({"ex3": _outcome(peak, final)}) if r["exercise"] == "ex3"]
+    rows = [r for r in sections.comparison_rows({"ex3": _outcome(peak, final)}) if r["exercise"] == "ex3"]
     assert {r["run"]: r["verdict"] for r in rows} == verdicts
-    ex4 = [r for r in _report_sections.comparison_rows({"ex3": _outcome(peak, final)}) if r["exercise"] == "ex4"]
+    ex4 = [r for r in sections.comparison_rows({"ex3": _outcome(peak, final)}) if r["exercise"] == "ex4"]
     assert {r["verdict"] for r in ex4} == {"not run"}
 
 
 def test_a_shortfall_is_explained_with_the_variants_measured():
     results = {"relu-linear-cce": _entry(0.20, 0.20, lr=1e-6, lam=0.1),
                "relu-linear-cce-alt": _entry(0.39, 0.38, lr=1e-4, lam=0.1)}
-    rows = _report_sections.comparison_rows({"ex5": report.Outcome("ex5", "done", Path("."), {"results": results})})
+    rows = sections.comparison_rows({"ex5": report.Outcome("ex5", "done", Path("."), {"results": results})})
     below, alt = [r for r in rows if r["run"] in results]
     assert (below["verdict"], alt["verdict"]) == ("below", "beats")  # 20% and 39% against the practical's 25%
     assert "0.00013" in below["why"]  # the step on the mean gradient: 1e-6 x 128 = 1.28e-4

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from neurona import Tensor
-from neurona.viz import Drawing, GraphvizNotFoundWarning, draw, reading_order, to_dot
+from neurona.viz import Drawing, GraphvizNotFoundWarning, draw, reading_order, summarize, to_dot
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "neurona"
 
@@ -92,8 +92,9 @@ def test_array_summaries():
     total = (big * 2.0).sum()
     total.backward()
     line = node_line(to_dot(total), "A")
-    assert "(100, 10) mean 0.050 [min -0.300, max 0.400]" in line
-    assert '<FONT COLOR="red">(100, 10) mean 2.000 [min 2.000, max 2.000]</FONT>' in line  # d(sum 2A)/dA = 2
+    assert "<B>A</B> (100, 10)<BR/>mean 0.050 [min -0.300, max 0.400]<BR/>" in line  # the shape once, by the name
+    assert '<FONT COLOR="red">mean 2.000 [min 2.000, max 2.000]</FONT>' in line  # d(sum 2A)/dA = 2
+    assert summarize(big.data) == "(100, 10) mean 0.050 [min -0.300, max 0.400]"  # one line, for tables
     small = Tensor([[1.0, -2.5], [0.0, 4.0]], name="S", dtype="float64")
     assert "[[1.000, -2.500], [0.000, 4.000]]" in node_line(to_dot(small), "S")
     empty = Tensor(np.zeros((0, 3)), name="E")

@@ -1,10 +1,12 @@
-"""Exercises 1 and 2 of the practical: small computational graphs, forward values and every gradient.
+"""Exercises 1 and 2 of the practical, and a small conv net beyond it: computational graphs, values, gradients.
 
 Exercise 1: one neuron f(w·x + b) with x = (2.8, −1.8), w = (1.45, −0.35), b = −4 and
 f = sigmoid, tanh, ELU (α = 1) or Leaky ReLU (max(0.1z, z)), the practical's four, or ReLU (max(z, 0)),
 differentiated with output gradient 1.
 Exercise 2: two sigmoid neurons a = σ(W x + b) and the MSE against a target y.
 Everything is built in float64 with the autodiff engine, so printed values are exact to 3 decimals.
+Beyond the practical: ``conv_net()``, the graph of one training step of a small CNN, whose nodes hold
+whole batches (each shown as shape and mean [min, max]).
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .. import layers, losses, models
 from ..autodiff import Tensor, maximum
-from ..viz import GraphvizNotFoundWarning, draw, reading_order
+from ..viz import GraphvizNotFoundWarning, draw, reading_order, summarize
 
 PRACTICAL_ACTIVATIONS = ("sigmoid", "tanh", "elu", "leaky_relu")  # the four the practical draws
 ACTIVATIONS = PRACTICAL_ACTIVATIONS + ("relu",)
 EXERCISES = ("ex1", "ex2")
+GRAPHS = EXERCISES + ("cnn",)  # what run() draws: the practical's two and the conv net
 
 
 @dataclass(frozen=True)
@@ -155,6 +159,34 @@ def exercise2(config: Exercise2Config | None = None) -> tuple[Tensor, list[Row]]
     return loss, graph_rows(loss)
 
 
+# ----- beyond the practical: a small conv net -----
+CONV_NET = "Conv2D(4, 3x3, same) → BatchNormalization → ReLU → MaxPool2D → Flatten → Dense(3), mean cross-entropy"
+
+
+def conv_net(seed: int = 0) -> tuple[Tensor, list[Row]]:
+    """One training step's graph of a small CNN on two random 8x8 RGB images (labels 0 and 2), then backward.
+
+    The network is ``CONV_NET``, in float64 and in training mode (batch statistics). Its nodes hold whole
+    batches, e.g. the conv output (2, 8, 8, 4): drawings and tables show each as shape and mean [min, max].
+
+    Returns:
+        (loss tensor named "loss", rows of every node in reading order).
+
+    Example:
+        >>> loss, rows = conv_net()
+        >>> draw(loss, "cnn.svg")  # doctest: +SKIP
+    """
+    model = models.Network(dtype="float64", seed=seed)
+    for layer in (layers.Input((8, 8, 3)), layers.Conv2D(4, 3, padding="same", use_bias=False, name="conv"),
+                  layers.BatchNormalization(name="bn"), layers.Activation("relu"), layers.MaxPool2D(),
+                  layers.Flatten(), layers.Dense(3, name="dense")):
+        model.add(layer)
+    images = np.random.default_rng(seed).normal(size=(2, 8, 8, 3))
+    loss = _named(losses.get("cce")(model.forward(Tensor(images, name="images"), training=True), np.array([0, 2])), "loss")
+    loss.backward()
+    return loss, graph_rows(loss)
+
+
 # ----- tables and the CLI entry point -----
 def _plain(array: np.ndarray | None):
     if array is None:
@@ -176,6 +208,8 @@ def _number(value: float) -> str:
 def _cell(value) -> str:
     if value is None:
         return "-"
+    if isinstance(value, np.ndarray) and value.size > 4:  # a batch: shape and mean [min, max], as drawn
+        return summarize(value)
     if isinstance(value, np.ndarray):
         return np.array2string(value, separator=", ", formatter={"float_kind": _number}).replace("\n", "")
     return _number(value)
@@ -192,14 +226,16 @@ def format_table(rows) -> str:
 
 
 def _build(name: str, activation, decompose: bool) -> tuple[Tensor, list[Row], str]:
-    if name not in EXERCISES:
-        raise ValueError(f"graphs.run: name must be one of {', '.join(EXERCISES)}. Received: name={name!r}")
+    if name not in GRAPHS:
+        raise ValueError(f"graphs.run: name must be one of {', '.join(GRAPHS)}. Received: name={name!r}")
+    if name != "ex1" and activation is not None:
+        raise ValueError(f"graphs.run: activation applies to ex1 only. Received: activation={activation!r}")
     if name == "ex2":
-        if activation is not None:
-            raise ValueError(f"graphs.run: activation applies to ex1 only (ex2 uses sigmoid). "
-                             f"Received: activation={activation!r}")
         loss, rows = exercise2()
         return loss, rows, "Exercise 2: a = sigmoid(W x + b), MSE against y = (0, 0); gradients of the MSE"
+    if name == "cnn":
+        loss, rows = conv_net()
+        return loss, rows, f"A small conv net: {CONV_NET}; gradients of the loss"
     activation = "sigmoid" if activation is None else activation
     out, rows = exercise1(activation, decompose=decompose)
     return out, rows, f"Exercise 1: f = {activation}(w·x + b); gradients of f (output gradient 1)"
@@ -209,7 +245,7 @@ def run(name: str, activation: str | None = None, output=None, *, decompose: boo
     """Run exercise "ex1" or "ex2"; draw its graph to ``output`` if given, else return its value table.
 
     Args:
-        name: "ex1" or "ex2".
+        name: "ex1", "ex2" or "cnn" (``conv_net()``).
         activation: for ex1, one of ACTIVATIONS (default "sigmoid"); must be None for ex2.
         output: a .svg/.png/.pdf/.dot path to draw the graph to (falls back to .dot without Graphviz).
         decompose: for ex1, draw the activation as primitives.

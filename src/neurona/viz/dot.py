@@ -55,8 +55,12 @@ def _number(value: float, precision: int) -> str:
     return f"{value:.{precision}e}"
 
 
-def _summary(array: np.ndarray, precision: int) -> str:
-    """One short line for a value: the number, a few numbers, or shape + mean/min/max."""
+def summarize(array, precision: int = 3) -> str:
+    """One short line for a value: the number, up to 4 numbers, or shape + mean [min, max].
+
+    What a graph node shows, so a conv layer's thousands of values read as one line:
+    ``(2, 8, 8, 4) mean 0.012 [min -2.100, max 3.400]``.
+    """
     array = np.asarray(array)
     if array.size == 1:
         return _number(array.item(), precision)
@@ -65,8 +69,12 @@ def _summary(array: np.ndarray, precision: int) -> str:
     if array.size <= 4:
         text = np.array2string(array, separator=", ", formatter={"float_kind": lambda v: _number(v, precision)})
         return text.replace("\n", "")
+    return f"{array.shape} {_statistics(array, precision)}"
+
+
+def _statistics(array: np.ndarray, precision: int) -> str:
     mean, low, high = (_number(f(array), precision) for f in (np.mean, np.min, np.max))
-    return f"{array.shape} mean {mean} [min {low}, max {high}]"
+    return f"mean {mean} [min {low}, max {high}]"
 
 
 def _title(node: Tensor) -> str:
@@ -79,10 +87,18 @@ def _title(node: Tensor) -> str:
 
 
 def _label(node: Tensor, precision: int, show_grad: bool) -> str:
-    """An HTML-like label: title in bold, forward value in black, gradient (if computed) in red."""
-    lines = [f"<B>{html.escape(_title(node))}</B>", html.escape(_summary(node.data, precision))]
+    """An HTML-like label: title in bold, forward value in black, gradient (if computed) in red.
+
+    A summarized array's shape is written once, after the title (its gradient has the same shape),
+    so a conv node reads ``conv2d (2, 8, 8, 4)`` / ``mean … [min …, max …]`` / the same for its gradient.
+    """
+    title, show = f"<B>{html.escape(_title(node))}</B>", summarize
+    if node.data.size > 4:
+        title += f" {node.data.shape}"
+        show = _statistics
+    lines = [title, html.escape(show(node.data, precision))]
     if show_grad and node.grad is not None:
-        lines.append(f'<FONT COLOR="red">{html.escape(_summary(node.grad, precision))}</FONT>')
+        lines.append(f'<FONT COLOR="red">{html.escape(show(node.grad, precision))}</FONT>')
     return "<" + "<BR/>".join(lines) + ">"
 
 

@@ -1,4 +1,4 @@
-"""The report's section on exercises 1-2: each graph drawn as inline SVG when Graphviz is present, and its values."""
+"""The report's graph sections, exercises 1-2 and a small conv net: inline SVG when Graphviz is present, and values."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import re
 import shutil
 from pathlib import Path
 
-from . import _report_html as H
-from . import graphs
-from ..viz import draw
+from .. import graphs
+from ...viz import draw
+from . import html as H
 
 INTRO = ("<p>Forward values in black and gradients in red, as in the practical's figures; each graph is built by "
          "the autodiff engine in float64 and differentiated with output gradient 1 (Exercise 1) or from the MSE "
@@ -61,4 +61,28 @@ def graphs_section(folder) -> str:
         table = f"<pre>{H.esc(graphs.format_table(rows))}</pre>"
         parts.append(f"<h3>{H.esc(caption)}</h3>")
         parts.append(svg + f"<details><summary>Values and gradients</summary>{table}</details>" if svg else table)
+    return "".join(parts)
+
+
+CONV_INTRO = ("<p>The same engine and the same drawing, one chapter further: a training step of a small "
+              "convolutional network on two random 8×8 RGB images, {network}. Its nodes hold whole batches, so each "
+              "shows its shape and the mean [min, max] of its values (black) and of its gradient (red) instead of "
+              "hundreds of numbers. <code>conv2d</code>, <code>max_pool2d</code> and <code>batch_norm</code> are "
+              "single primitives of the engine, each with its backward beside it (docs/engine.md); the graph comes "
+              "from <code>neurona.experiments.graphs.conv_net()</code> and is drawn by "
+              "<code>neurona.viz.draw(loss, \"cnn.svg\")</code>.</p>")
+
+
+def conv_net_section(folder) -> str:
+    """HTML for the conv net's graph; writes it to ``folder`` as cnn.svg (Graphviz) or cnn.dot, else a table."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    loss, rows = graphs.conv_net()
+    svg = _drawn(loss, folder, "cnn", f"One training step: {graphs.CONV_NET}")
+    table = f"<pre>{H.esc(graphs.format_table(rows))}</pre>"
+    parts = [CONV_INTRO.format(network=H.esc(graphs.CONV_NET))]
+    if not svg:
+        parts.append(H.status_box("note", "Graphviz's `dot` program is not installed, so the graph is shown as a "
+                                  "table of its nodes (its DOT source is graphs/cnn.dot)."))
+    parts.append(svg + f"<details><summary>Values and gradients</summary>{table}</details>" if svg else table)
     return "".join(parts)

@@ -1,8 +1,8 @@
 """``neurona reproduce``: run exercises 1-8 and the linear baselines, then write one self-contained HTML report.
 
 The page puts what the practical reported beside what neurona measured (accuracy, epochs, time),
-with every figure embedded and the graphs of exercises 1-2 drawn. Each exercise's own folder
-(figures, history.csv, summary.json) sits under the report folder. Numbers are measured when the
+with every figure embedded, the graphs of exercises 1-2 drawn, and one of a small conv net. Each
+exercise's own folder (figures, history.csv, summary.json) sits under the report folder. Numbers are measured when the
 report is built; only the practical's reported numbers are constants (``cifar.PRACTICAL``).
 
 Example:
@@ -20,10 +20,11 @@ import time
 import traceback
 from pathlib import Path
 
-from ..parallel import InProcess, Task, make_executor
-from . import _cifar_data, _report_graphs, _report_sections, get
-from ._common import RunInterrupted, prepare_output, records_outputs, write_json, write_text
-from ._output_folder import is_neurona_folder
+from ...parallel import InProcess, Task, make_executor
+from .. import _cifar_data, get
+from .._common import RunInterrupted, prepare_output, records_outputs, write_json, write_text
+from .._output_folder import is_neurona_folder
+from . import drawings, sections
 
 CIFAR = ("ex3", "ex4", "ex5", "ex8", "linear")
 ORDER = ("ex3", "ex4", "ex5", "xor", "parity", "ex8", "linear")  # the practical's numbering, baselines last
@@ -130,7 +131,7 @@ def _run_in_parallel(names: list, out: Path, quick: bool, download: bool, change
     """Each exercise a task on ``executor``, longest first; CIFAR-10 is fetched once, here, before they start."""
     if download and any(name in CIFAR for name in names):
         try:
-            from ..datasets import cifar10
+            from ...datasets import cifar10
 
             cifar10.fetch(progress=False)
         except (OSError, ValueError):
@@ -228,14 +229,14 @@ def reproduce(out_dir="report", quick: bool = False, overwrite: bool = False, ve
     out = prepare_output(out_dir, overwrite, resume)
     earlier = _earlier(out, quick) if resume else {}
     graphs_started = time.perf_counter()
-    graphs = _report_graphs.graphs_section(out / "graphs")
+    graphs = drawings.graphs_section(out / "graphs")
     graphs_seconds = time.perf_counter() - graphs_started
+    cnn = drawings.conv_net_section(out / "graphs")
     with executor:
         outcomes = run_exercises(out, quick, download, verbose, exercises, changes, earlier,
                                  after_each=lambda done: _save_state(out, quick, started, done), executor=executor)
-    rows = _report_sections.comparison_rows(outcomes, quick)
-    page = _report_sections.render(out, outcomes, rows, graphs, graphs_seconds, quick,
-                                   time.perf_counter() - started)
+    rows = sections.comparison_rows(outcomes, quick)
+    page = sections.render(out, outcomes, rows, graphs, graphs_seconds, quick, time.perf_counter() - started, cnn)
     write_text(out / "report.html", page)
     _save_state(out, quick, started, outcomes, rows)
     stopped = [o for o in outcomes.values() if o.status == "interrupted"]

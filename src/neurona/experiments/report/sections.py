@@ -7,11 +7,12 @@ import time
 
 import numpy as np
 
-from . import REGISTRY, _cifar_data, cifar
-from . import _report_html as H
+from .. import REGISTRY, _cifar_data, cifar
+from . import html as H
 
 TITLES = {
-    "graphs": "Exercises 1–2: computational graphs", "ex3": "Exercise 3: two layers in plain NumPy",
+    "graphs": "Exercises 1–2: computational graphs", "cnn-graph": "Beyond the practical: a conv net's graph",
+    "ex3": "Exercise 3: two layers in plain NumPy",
     "ex4": "Exercise 4: cross-entropy", "ex5": "Exercise 5: ReLU hidden layer", "xor": "Exercise 6: XOR",
     "parity": "Exercise 7: parity", "ex8": "Exercise 8: two hidden layers", "linear": "Linear classifiers (TP1)",
 }
@@ -300,15 +301,20 @@ def _footer(quick: bool, total: float) -> str:
             f"Reproduce: <code>neurona reproduce{' --quick' if quick else ''} -o DIR</code>.")
 
 
-def render(out, outcomes: dict, rows: list, graphs_html: str, graphs_seconds: float, quick: bool, total: float) -> str:
-    """The whole report page."""
+def render(out, outcomes: dict, rows: list, graphs_html: str, graphs_seconds: float, quick: bool, total: float,
+           cnn_html: str = "") -> str:
+    """The whole report page; the conv net's graph section when ``cnn_html`` is given."""
     sections = [H.section("summary", "The practical against neurona", _comparison_table(rows)),
                 H.section("learning-rates", "The practical's learning rates", lr_section(outcomes, out)),
                 H.section("graphs", TITLES["graphs"], graphs_html
                           + f'<p class="muted">Built in {H.seconds(graphs_seconds)}.</p>')]
-    sections += [exercise_section(name, outcomes.get(name), outcomes, out, quick) for name in outcomes]
     nav = [("summary", "The practical against neurona"), ("learning-rates", "The practical's learning rates"),
-           ("graphs", TITLES["graphs"])] + [(name, TITLES[name]) for name in outcomes]
+           ("graphs", TITLES["graphs"])]
+    if cnn_html:
+        sections.append(H.section("cnn-graph", TITLES["cnn-graph"], cnn_html))
+        nav.append(("cnn-graph", TITLES["cnn-graph"]))
+    sections += [exercise_section(name, outcomes.get(name), outcomes, out, quick) for name in outcomes]
+    nav += [(name, TITLES[name]) for name in outcomes]
     hint = f'<p class="muted">CIFAR-10: if missing, {H.prose(_cifar_data.fix_hint())}.</p>'
     return H.page("neurona: the practical reproduced", _intro(outcomes, quick), nav, sections,
                   _footer(quick, total) + hint)
