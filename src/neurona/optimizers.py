@@ -7,6 +7,8 @@ over the batch), so the practical's learning rates train as they did there.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import _checks, _state
@@ -82,10 +84,10 @@ class Optimizer(_checks.Configurable, _state.Stateful):
     def _clipped(self, grads: list) -> list:
         if self.clipnorm is None:
             return grads
-        norm = np.sqrt(sum(float(np.vdot(g, g)) for g in grads if g is not None))
+        norm = math.sqrt(sum(float(np.vdot(g, g)) for g in grads if g is not None))
         if norm <= self.clipnorm:
             return grads
-        scale = self.clipnorm / norm
+        scale = self.clipnorm / norm  # a Python float: the scaled gradient keeps its dtype
         return [None if g is None else g * scale for g in grads]
 
     def _slot_names(self) -> tuple:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _checks, _conventions, _inputs, _state, checkpoints, losses, metrics, optimizers, regularizers
+from . import _checks, _conventions, _inputs, _state, capture, checkpoints, losses, metrics, optimizers, regularizers
 from ._files import check_writable
 from ._signals import StopOnSignal
 from .autodiff import Tensor, no_grad
@@ -239,8 +239,7 @@ def _train_epoch(model, plan: "_Plan", x, y, epoch: int, hooks) -> dict:
     total_loss = total_correct = 0.0
     for step, start in enumerate(range(0, len(x), plan.batch_size)):
         rows = order[start:start + plan.batch_size]
-        xb, yb = model.batch(x[rows]), y[rows]
-        value, out = _train_step(model, plan, xb, yb, epoch, step)
+        value, out, yb = _train_step(plan, x, y, rows, epoch, step)
         total_loss += value * len(rows)
         total_correct += plan.accuracy.total(out, yb)
         hooks.on_batch_end(step, {"loss": total_loss / (start + len(rows)),
@@ -251,32 +250,29 @@ def _train_epoch(model, plan: "_Plan", x, y, epoch: int, hooks) -> dict:
     return {"loss": total_loss / len(x), "accuracy": total_correct / len(x)}
 
 
-def _train_step(model, plan: "_Plan", xb: Tensor, yb: np.ndarray, epoch: int, step: int) -> tuple:
-    plan.opt.zero_grad()
+def _train_step(plan: "_Plan", x, y, rows: np.ndarray, epoch: int, step: int) -> tuple:
+    """One step on the samples ``rows``, by the captured or the eager step (the same numbers either way)."""
+    engine = plan.engine
+    xb, yb = engine.gather(x, y, rows)
     with np.errstate(over="ignore", invalid="ignore"):  # non-finite values are caught below, with context
-        out = model.forward(xb, training=True)
-        value = plan.loss(out, yb)
-        penalty = model.penalty(plan.reg)
-        if penalty is not None:
-            value = value + penalty
-        loss_value = value.item()
+        loss_value, out = engine.forward(xb, yb)
         if not math.isfinite(loss_value):
-            raise TrainingDiverged(_non_finite_loss(plan, loss_value, out.data, xb.data, epoch, step))
-        value.backward()
-    params = plan.opt.params
-    _check_gradients(params, epoch, step)
-    for p, keep in zip(params, plan.previous):  # the last finite weights, put back if this update overflows
-        np.copyto(keep, p.data)
+            raise TrainingDiverged(_non_finite_loss(plan, loss_value, out, xb, epoch, step))
+        engine.backward()
+    bad = engine.first_bad_gradient()
+    if bad is not None:
+        raise TrainingDiverged(f"the gradient of {bad.name} became NaN or inf at epoch {epoch + 1}, step {step + 1}; "
+                               "try a smaller learning rate (or clipnorm=...)")
+    engine.save_weights()  # the last finite weights, put back if this update overflows
     with np.errstate(over="ignore", invalid="ignore"):  # an update too large for the dtype is caught below
-        plan.opt.step(batch_size=len(xb))
-    try:
-        _check_weights(params, epoch, step)
-    except TrainingDiverged:
-        for p, keep in zip(params, plan.previous):
-            np.copyto(p.data, keep)
-        raise
+        engine.update(len(rows))
+    bad = engine.first_bad_weight()  # finite gradients can still make an update beyond the dtype's range
+    if bad is not None:
+        engine.restore_weights()
+        raise TrainingDiverged(f"the update made {bad.name} NaN or inf at epoch {epoch + 1}, step {step + 1}; "
+                               "try a smaller learning rate (or clipnorm=...)")
     plan.stepped = True
-    return loss_value, out.data
+    return loss_value, out, yb
 
 
 def _non_finite_loss(plan, loss_value: float, out: np.ndarray, x: np.ndarray, epoch: int, step: int) -> str:
@@ -288,20 +284,52 @@ def _non_finite_loss(plan, loss_value: float, out: np.ndarray, x: np.ndarray, ep
     return f"{where}; try a smaller learning rate (or clipnorm=...)"
 
 
-def _check_gradients(params: list, epoch: int, step: int) -> None:
-    for p in params:
-        # g·g is a cheap first test (one BLAS pass, ~5x faster than a float32 sum; NaN and inf propagate,
-        # and an overflow to inf only costs the exact test, which confirms).
-        if p.grad is not None and not np.isfinite(np.vdot(p.grad, p.grad)) and not np.isfinite(p.grad).all():
-            raise TrainingDiverged(f"the gradient of {p.name} became NaN or inf at epoch {epoch + 1}, step {step + 1}; "
-                                   "try a smaller learning rate (or clipnorm=...)")
+class _EagerStep:
+    """The reference step: record the graph, backward through it, ``Optimizer.step``."""
 
+    def __init__(self, model, plan):
+        self.model, self.plan, self.params = model, plan, plan.opt.params
+        self.previous = [np.empty_like(p.data) for p in self.params]
 
-def _check_weights(params: list, epoch: int, step: int) -> None:
-    for p in params:  # finite gradients can still make an update beyond the dtype's range (lr · g > 3.4e38)
-        if not np.isfinite(np.vdot(p.data, p.data)) and not np.isfinite(p.data).all():
-            raise TrainingDiverged(f"the update made {p.name} NaN or inf at epoch {epoch + 1}, step {step + 1}; "
-                                   "try a smaller learning rate (or clipnorm=...)")
+    def gather(self, x, y, rows):
+        return x[rows].astype(self.model.dtype, copy=False), y[rows]
+
+    def forward(self, xb, yb) -> tuple:
+        self.plan.opt.zero_grad()
+        out = self.model.forward(Tensor(xb), training=True)
+        value = self.plan.loss(out, yb)
+        penalty = self.model.penalty(self.plan.reg)
+        self.value = value if penalty is None else value + penalty
+        return self.value.item(), out.data
+
+    def backward(self) -> None:
+        value, self.value = self.value, None  # the graph is freed once its gradients are out
+        value.backward()
+
+    def first_bad_gradient(self):
+        for p in self.params:
+            # g·g is a cheap first test (one BLAS pass, ~5x faster than a float32 sum; NaN and inf propagate,
+            # and an overflow to inf only costs the exact test, which confirms).
+            if p.grad is not None and not np.isfinite(np.vdot(p.grad, p.grad)) and not np.isfinite(p.grad).all():
+                return p
+        return None
+
+    def save_weights(self) -> None:
+        for p, keep in zip(self.params, self.previous):
+            np.copyto(keep, p.data)
+
+    def restore_weights(self) -> None:
+        for p, keep in zip(self.params, self.previous):
+            np.copyto(p.data, keep)
+
+    def update(self, batch_size: int) -> None:
+        self.plan.opt.step(batch_size=batch_size)
+
+    def first_bad_weight(self):
+        for p in self.params:
+            if not np.isfinite(np.vdot(p.data, p.data)) and not np.isfinite(p.data).all():
+                return p
+        return None
 
 
 class _Plan:
@@ -332,8 +360,10 @@ class _Plan:
         plan.accuracy.adapt(y, plan.n_outputs)
         if [id(p) for p in plan.opt.params] != [id(p) for p in model.trainable_weights]:
             plan.opt.bind(model.trainable_weights)
-        plan.previous, plan.stepped = [np.empty_like(p.data) for p in plan.opt.params], False
+        plan.stepped = False
         plan.rng = np.random.default_rng(_state.streams(seed)[1])
+        captured, plan.capture_reason = capture.capture(model, plan)
+        plan.engine = captured or _EagerStep(model, plan)
         return plan
 
 

@@ -14,7 +14,7 @@ import sys
 from neurona.experiments import parity, xor
 name, out, resume = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
 module = {"xor": xor, "parity": parity}[name]
-config = {"xor": xor.Config(epochs=400, seeds=40),
+config = {"xor": xor.Config(epochs=4000, seeds=40),  # long enough to be running when the signal comes
           "parity": parity.Config(epochs=1500, seeds=3, width_n=(2,), hidden_values=(2, 3), n_values=(3, 4, 5, 6),
                                   narrow_hidden=())}[name]
 print("started", flush=True)
