@@ -30,11 +30,11 @@ import numpy as np
 from . import report, worker
 from .workloads import WORKLOADS, expand
 
-DEFAULT_PEERS = {"W1": ("neurona", "torch", "sklearn", "numpy", "floor"),
-                 "W2": ("neurona", "torch", "sklearn", "numpy", "floor"),
-                 "W3": ("neurona", "torch", "sklearn", "numpy", "floor"),
-                 "W4-xor": ("neurona", "neurona-loop", "torch", "numpy"),
-                 "W4-parity": ("neurona", "neurona-loop", "torch", "numpy"),
+DEFAULT_PEERS = {"W1": ("neurona", "neurona-eager", "torch", "sklearn", "numpy", "floor"),
+                 "W2": ("neurona", "neurona-eager", "torch", "sklearn", "numpy", "floor"),
+                 "W3": ("neurona", "neurona-eager", "torch", "sklearn", "numpy", "floor"),
+                 "W4-xor": ("neurona", "neurona-eager", "neurona-loop", "torch", "numpy"),
+                 "W4-parity": ("neurona", "neurona-eager", "neurona-loop", "torch", "numpy"),
                  "W5": ("neurona", "torch"),
                  "matmul": ("matmul-numpy", "matmul-torch")}
 SETUP_TIMEOUT, UNIT_TIMEOUT = 900, 1800  # seconds a worker may take to load / to run one timed unit

@@ -14,7 +14,9 @@ import importlib
 
 # peer name → (module, class, what it is)
 PEERS = {
-    "neurona": ("neurona_peer", "Peer", "neurona: model.fit() on a pre-built Network, epochs timed by a callback"),
+    "neurona": ("neurona_peer", "Peer", "neurona: model.fit() on a pre-built Network, epochs timed by a callback "
+                "(the captured step wherever fit can capture)"),
+    "neurona-eager": ("neurona_peer", "EagerPeer", "neurona: the same model.fit() with NEURONA_CAPTURE=off (the eager engine)"),
     "neurona-loop": ("neurona_peer", "LoopPeer", "neurona: a bare zero_grad/forward/backward/step loop (W4)"),
     "torch": ("torch_peer", "Peer", "PyTorch CPU: nn.Sequential, a standard training loop"),
     "sklearn": ("sklearn_peer", "Peer", "scikit-learn MLPClassifier/MLPRegressor.partial_fit, one call per epoch"),

@@ -87,6 +87,15 @@ class Peer:
         return self.model.evaluate(self.data.x_test, self.data.y_test, loss=self.loss, batch_size=batch)["accuracy"]
 
 
+class EagerPeer(Peer):
+    """The same fit() on the eager engine (graph built and walked every step): the captured step's baseline."""
+
+    def __init__(self, workload, data, weights, seed: int):
+        import os
+        os.environ["NEURONA_CAPTURE"] = "off"  # this peer's own process
+        super().__init__(workload, data, weights, seed)
+
+
 class LoopPeer(Peer):
     """The engine without fit(): zero_grad, forward, loss, backward, step (full batch, as torch's loop)."""
 

@@ -7,6 +7,7 @@ checkpoints, whose contents are the state of everything that changes while train
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -109,7 +110,10 @@ def fit(model, x, y=None, test_data=None, epochs: int = 1, loss=None, opt=None, 
     save = None if checkpoint is None else lambda: checkpoints.save(
         checkpoint, _signature(model, plan, user_callbacks, x, y, test, epochs),
         _participants(model, plan, history, user_callbacks, run))
-    completed = _loop(model, plan, x, y, test, epochs, history, hooks, run, save)
+    try:
+        completed = _loop(model, plan, x, y, test, epochs, history, hooks, run, save)
+    finally:
+        plan.engine.close()
     hooks.on_train_end()
     if history.stopped is not None and history.interrupted is None:
         warnings.warn(f"Training stopped: {history.stopped}. The model keeps its last finite weights",
@@ -237,23 +241,23 @@ def _run_epoch(model, plan, x, y, test, epoch, history, hooks) -> bool:
 def _train_epoch(model, plan: "_Plan", x, y, epoch: int, hooks) -> dict:
     order = plan.rng.permutation(len(x)) if plan.shuffle else np.arange(len(x))
     total_loss = total_correct = 0.0
-    for step, start in enumerate(range(0, len(x), plan.batch_size)):
-        rows = order[start:start + plan.batch_size]
-        value, out, yb = _train_step(plan, x, y, rows, epoch, step)
-        total_loss += value * len(rows)
-        total_correct += plan.accuracy.total(out, yb)
-        hooks.on_batch_end(step, {"loss": total_loss / (start + len(rows)),
-                                  "accuracy": total_correct / (start + len(rows))})
-        if plan.stop.received is not None:
-            raise _Interrupted(f"interrupted by {plan.stop.name} at epoch {epoch + 1}, step {step + 1}; "
-                               f"the history holds the {epoch} complete epochs")
+    seen = 0
+    with contextlib.closing(plan.engine.batches(x, y, order, plan.batch_size)) as batches:
+        for step, (rows, xb, yb) in enumerate(batches):
+            value, out = _train_step(plan, xb, yb, epoch, step)
+            seen += len(rows)
+            total_loss += value * len(rows)
+            total_correct += plan.accuracy.total(out, yb)
+            hooks.on_batch_end(step, {"loss": total_loss / seen, "accuracy": total_correct / seen})
+            if plan.stop.received is not None:
+                raise _Interrupted(f"interrupted by {plan.stop.name} at epoch {epoch + 1}, step {step + 1}; "
+                                   f"the history holds the {epoch} complete epochs")
     return {"loss": total_loss / len(x), "accuracy": total_correct / len(x)}
 
 
-def _train_step(plan: "_Plan", x, y, rows: np.ndarray, epoch: int, step: int) -> tuple:
-    """One step on the samples ``rows``, by the captured or the eager step (the same numbers either way)."""
+def _train_step(plan: "_Plan", xb: np.ndarray, yb: np.ndarray, epoch: int, step: int) -> tuple:
+    """One step on a batch, by the captured or the eager step (the same numbers either way)."""
     engine = plan.engine
-    xb, yb = engine.gather(x, y, rows)
     with np.errstate(over="ignore", invalid="ignore"):  # non-finite values are caught below, with context
         loss_value, out = engine.forward(xb, yb)
         if not math.isfinite(loss_value):
@@ -265,14 +269,14 @@ def _train_step(plan: "_Plan", x, y, rows: np.ndarray, epoch: int, step: int) ->
                                "try a smaller learning rate (or clipnorm=...)")
     engine.save_weights()  # the last finite weights, put back if this update overflows
     with np.errstate(over="ignore", invalid="ignore"):  # an update too large for the dtype is caught below
-        engine.update(len(rows))
+        engine.update(len(xb))
     bad = engine.first_bad_weight()  # finite gradients can still make an update beyond the dtype's range
     if bad is not None:
         engine.restore_weights()
         raise TrainingDiverged(f"the update made {bad.name} NaN or inf at epoch {epoch + 1}, step {step + 1}; "
                                "try a smaller learning rate (or clipnorm=...)")
     plan.stepped = True
-    return loss_value, out, yb
+    return loss_value, out
 
 
 def _non_finite_loss(plan, loss_value: float, out: np.ndarray, x: np.ndarray, epoch: int, step: int) -> str:
@@ -291,8 +295,13 @@ class _EagerStep:
         self.model, self.plan, self.params = model, plan, plan.opt.params
         self.previous = [np.empty_like(p.data) for p in self.params]
 
-    def gather(self, x, y, rows):
-        return x[rows].astype(self.model.dtype, copy=False), y[rows]
+    def batches(self, x, y, order, batch_size: int):
+        for start in range(0, len(x), batch_size):
+            rows = order[start:start + batch_size]
+            yield rows, x[rows].astype(self.model.dtype, copy=False), y[rows]
+
+    def close(self) -> None:
+        pass
 
     def forward(self, xb, yb) -> tuple:
         self.plan.opt.zero_grad()

@@ -8,6 +8,7 @@ while layers, optimizers, checkpoints and callbacks still see their own arrays.
 
 from __future__ import annotations
 
+import concurrent.futures
 import math
 
 import numpy as np
@@ -15,6 +16,11 @@ import numpy as np
 from .. import layers, optimizers
 from . import heads
 from .kernels import Unsupported, layer_kernel
+
+
+# Batches of at least this many bytes are gathered in a thread while the step before runs: NumPy's take
+# releases the GIL, and the gather (random rows of a big array) is memory-bound work the step need not wait for.
+_PREFETCH_BYTES = 1 << 18
 
 
 class _Concatenate:
@@ -116,7 +122,7 @@ class CapturedStep:
             raise Unsupported("the parameters do not all have the model's dtype")
         _Program(model, plan, plan.batch_size, {})  # raises Unsupported before any array is moved
         self._bind()
-        self.programs, self.buffers = {}, {}
+        self.programs, self.buffers, self.pool = {}, {}, None
 
     def _bind(self) -> None:
         """Move the parameters, their gradients and the optimizer's slots into flat arrays (values kept)."""
@@ -146,19 +152,49 @@ class CapturedStep:
         return program
 
     # ----- the step, as training drives it -----
-    def gather(self, x: np.ndarray, y: np.ndarray, rows: np.ndarray):
-        if not self._bound():
-            self._bind()
-            self.programs.clear()
-        key = (len(rows), x.dtype)
+    def batches(self, x: np.ndarray, y: np.ndarray, order: np.ndarray, batch_size: int):
+        """(rows, x rows, y rows) per step; a big batch's rows are gathered in a thread during the step before."""
+        starts = range(0, len(x), batch_size)
+        prefetch = batch_size * x[:1].nbytes >= _PREFETCH_BYTES and len(starts) > 1
+        pending = None
+        try:
+            for k, start in enumerate(starts):
+                rows = order[start:start + batch_size]
+                if pending is None:
+                    xb = self._gather(x, rows, k % 2)
+                else:
+                    xb, pending = pending.result(), None
+                if prefetch and k + 1 < len(starts):
+                    following = order[starts[k + 1]:starts[k + 1] + batch_size]
+                    pending = self._pool().submit(self._gather, x, following, (k + 1) % 2)
+                yield rows, xb, y[rows]
+        finally:
+            if pending is not None:  # an epoch cut short: the buffer must not be written after it ends
+                pending.result()
+
+    def _gather(self, x, rows, slot: int) -> np.ndarray:
+        key = (len(rows), slot)
         buffer = self.buffers.get(key)
-        if buffer is None:
+        if buffer is None or buffer.dtype != x.dtype:
             buffer = self.buffers[key] = np.empty((len(rows), *x.shape[1:]), x.dtype)
         np.take(x, rows, axis=0, out=buffer, mode="clip")  # rows are valid; "clip" writes out= unbuffered
-        xb = buffer if x.dtype == self.model.dtype else buffer.astype(self.model.dtype)
-        return xb, y[rows]
+        return buffer if x.dtype == self.model.dtype else buffer.astype(self.model.dtype)
+
+    def _pool(self):
+        if self.pool is None:
+            self.pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="neurona-gather")
+        return self.pool
+
+    def close(self) -> None:
+        """Stop the gathering thread (fit calls this when it ends)."""
+        if self.pool is not None:
+            self.pool.shutdown()
+            self.pool = None
 
     def forward(self, xb: np.ndarray, yb: np.ndarray):
+        if not self._bound():  # a user rebound the optimizer, or replaced arrays, between steps
+            self._bind()
+            self.programs.clear()
         self.current = self.program(len(xb))
         value, out = self.current.forward(xb, yb)
         return value.item(), out
