@@ -269,3 +269,57 @@ def test_an_unknown_capture_mode_is_refused_naming_it(monkeypatch):
     monkeypatch.setenv("NEURONA_CAPTURE", "fast")
     with pytest.raises(ValueError, match="NEURONA_CAPTURE must be one of auto, off, debug. Received: .*'fast'"):
         _mlp("tanh")().fit(x, y, epochs=1, loss="cce", verbose=0)
+
+
+@pytest.mark.parametrize("opt", [lambda: optimizers.SGD(lr=0.1, momentum=0.9, clipnorm=0.1),
+                                 lambda: optimizers.Adam(lr=1e-2)], ids=["sgd", "adam"])
+def test_the_update_split_across_two_threads_gives_the_eager_numbers(monkeypatch, capfd, opt):
+    # a big model's update phase runs in two halves at once; force it on a small one (the cut falls
+    # inside the first kernel, so a penalty and a parameter straddle it)
+    from neurona.capture import update
+    monkeypatch.setattr(update, "_PARALLEL_SIZE", 16)
+    monkeypatch.setattr(update, "_cores", lambda: 2)
+    x, y = _data()
+    _same_run(monkeypatch, capfd, _mlp("relu"), x, y, loss="cce", opt=opt(), reg=regularizers.L2(1e-2))
+
+
+@pytest.mark.parametrize("where", [(0, 3), (1, 40), (2, 1)])
+def test_a_non_finite_value_in_either_half_is_found_and_named(monkeypatch, where):
+    # three parameters of 60, 50 and 7 elements: the halves are [0, 48) and [48, 117), so (0, 3) is in the
+    # first, (1, 40) in the second, (2, 1) too; the first non-finite parameter is named, the others pass
+    from neurona import Tensor
+    from neurona.capture import update
+    monkeypatch.setattr(update, "_PARALLEL_SIZE", 16)
+    monkeypatch.setattr(update, "_cores", lambda: 2)
+    params = [Tensor(np.ones(shape, np.float32), requires_grad=True, name=f"p{i}")
+              for i, shape in enumerate([(6, 10), (5, 10), (7,)])]
+    opt = optimizers.SGD(lr=0.1).bind(params)
+    state = update.FlatState(params, opt, np.float32)
+    assert [stop - start for start, stop in state.halves] == [48, 69]
+    index, element = where
+    for value in (np.nan, np.inf):
+        for p in params:
+            p.grad[...] = 1
+        params[index].grad.reshape(-1)[element] = value
+        state.add_penalties(pool=_Pool())
+        assert state.first_bad_gradient() is params[index]
+    for p in params:
+        p.grad[...] = 1
+    state.add_penalties(pool=_Pool())
+    assert state.first_bad_gradient() is None
+    params[index].grad.reshape(-1)[element] = 3e38
+    state.update(_Pool(), batch_size=1)
+    assert state.first_bad_weight() is None  # 1 − 0.1 · 3e38 is finite (its square overflows the dot product)
+    params[index].data.reshape(-1)[element] = np.inf
+    state.update(_Pool(), batch_size=1)
+    assert state.first_bad_weight() is params[index]
+    state.restore_weights()
+    assert np.isinf(params[index].data.reshape(-1)[element])  # the weights saved before that update
+
+
+class _Pool:
+    """A stand-in for the thread pool: runs the submitted half at once (the threads are not what is tested)."""
+
+    def submit(self, fn, *args):
+        result = fn(*args)
+        return type("Done", (), {"result": lambda self: result})()

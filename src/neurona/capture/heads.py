@@ -138,15 +138,18 @@ class _Penalty:
         w = self.weight.data
         return np.asarray(np.abs(w).sum(axis=tuple(range(w.ndim)))) * self.lam
 
-    def add_gradient(self):
+    def add_gradient(self, start: int = 0, stop: int | None = None):
+        """Add the penalty's gradient to the weight's, over its flat elements [start, stop)."""
         if self.grad is None:
             return
+        w, scratch = self.weight.data.reshape(-1)[start:stop], self.scratch.reshape(-1)[start:stop]
         if self.twice is not None:
-            np.multiply(self.weight.data, self.twice, out=self.scratch)
+            np.multiply(w, self.twice, out=scratch)
         else:
-            np.sign(self.weight.data, out=self.scratch)
-            np.multiply(self.lam, self.scratch, out=self.scratch)
-        np.add(self.grad, self.scratch, out=self.grad)
+            np.sign(w, out=scratch)
+            np.multiply(self.lam, scratch, out=scratch)
+        grad = self.grad.reshape(-1)[start:stop]
+        np.add(grad, scratch, out=grad)
 
 
 def penalties(model, reg, grads: dict) -> list:

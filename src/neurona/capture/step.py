@@ -1,21 +1,20 @@
-"""The captured step: kernels planned per batch shape, parameters in one flat array, the optimizer's own update.
+"""The captured step: one program of kernels per batch size, replayed on each batch with no graph.
 
-The parameters, their gradients and the optimizer's slots each live in one contiguous array, and
-every Tensor's ``.data`` (and ``.grad``, and each slot) becomes a view of it. So checking for NaN,
-saving the last finite weights and the update are one NumPy call each, not one per parameter,
-while layers, optimizers, checkpoints and callbacks still see their own arrays.
+A program runs the layers' kernels forward, the loss and penalties, then the kernels backward,
+all writing into buffers planned once; the update phase (``update.FlatState``) works on the
+flat arrays that hold every parameter, gradient and optimizer slot.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
-import math
 
 import numpy as np
 
 from .. import layers, optimizers
 from . import heads
 from .kernels import Unsupported, layer_kernel
+from .update import FlatState
 
 
 # Batches of at least this many bytes are gathered in a thread while the step before runs: NumPy's take
@@ -45,7 +44,7 @@ class _Concatenate:
 class _Program:
     """The kernels of one batch size: forward, loss, penalties, backward."""
 
-    def __init__(self, model, plan, batch: int, grads: dict):
+    def __init__(self, model, plan, batch: int, grads: dict, penalties: list):
         dtype, self.kernels, self.joins = model.dtype, [], []
         for position, ((index, sources, as_list), (_, in_shape)) in enumerate(zip(model.steps, model._walk_shapes())):
             layer = model.layers[index]
@@ -70,7 +69,7 @@ class _Program:
         last = model.layers[model.steps[-1][0]]
         out_shape = (batch, int(np.prod(model.output_shapes()[-1])))
         self.head, self.reads_scores = heads.head(plan.loss, getattr(last, "activation", None), out_shape, dtype)
-        self.penalties = heads.penalties(model, plan.reg, grads)
+        self.penalties = penalties
 
     def forward(self, x: np.ndarray, y: np.ndarray):
         """The loss value (the penalty included) as a 0-d array, and the network's output."""
@@ -88,22 +87,6 @@ class _Program:
         for position in range(last, -1, -1):
             kernel = self.kernels[position]
             g = kernel.backward(g, position > 0, skip_activation=self.reads_scores and position == last)
-        for penalty in self.penalties:
-            penalty.add_gradient()
-
-
-class _Flat:
-    """Arrays of one dtype stored end to end in one buffer; each Tensor's array becomes a view of it."""
-
-    def __init__(self, arrays: list, dtype):
-        self.sizes = [a.size for a in arrays]
-        self.buffer = np.empty(sum(self.sizes), dtype)
-        self.views, start = [], 0
-        for a in arrays:
-            view = self.buffer[start:start + a.size].reshape(a.shape)
-            np.copyto(view, a)
-            self.views.append(view)
-            start += a.size
 
 
 class CapturedStep:
@@ -120,35 +103,21 @@ class CapturedStep:
         self.params = list(self.opt.params)
         if len({p.dtype for p in self.params} | {np.dtype(model.dtype)}) != 1:
             raise Unsupported("the parameters do not all have the model's dtype")
-        _Program(model, plan, plan.batch_size, {})  # raises Unsupported before any array is moved
-        self._bind()
+        _Program(model, plan, plan.batch_size, {}, heads.penalties(model, plan.reg, {}))  # raises before arrays move
         self.programs, self.buffers, self.pool = {}, {}, None
+        self._bind()
 
     def _bind(self) -> None:
-        """Move the parameters, their gradients and the optimizer's slots into flat arrays (values kept)."""
-        dtype = self.model.dtype
-        self.weights = _Flat([p.data for p in self.params], dtype)
-        self.grads = _Flat([np.zeros_like(p.data) for p in self.params], dtype)
-        self.previous = np.empty_like(self.weights.buffer)
-        names = list(self.opt.slots[0]) if self.opt.slots else []
-        self.slots = {name: _Flat([s[name] for s in self.opt.slots], dtype) for name in names}
-        for i, p in enumerate(self.params):
-            p.data, p.grad = self.weights.views[i], self.grads.views[i]
-            for name, flat in self.slots.items():
-                self.opt.slots[i][name] = flat.views[i]
-        self.grad_of = {id(p): g for p, g in zip(self.params, self.grads.views)}
-
-    def _bound(self) -> bool:
-        """Whether every parameter and slot is still the view it was given (a rebind or load replaces arrays)."""
-        return (list(self.opt.params) == self.params
-                and all(p.data is v for p, v in zip(self.params, self.weights.views))
-                and all(s[name] is flat.views[i] for name, flat in self.slots.items()
-                        for i, s in enumerate(self.opt.slots)))
+        """Parameters, gradients and slots into flat arrays; the programs are planned anew around them."""
+        self.state = FlatState(self.params, self.opt, self.model.dtype)
+        self.penalties = heads.penalties(self.model, self.plan.reg, self.state.grad_of)
+        self.state.use_penalties(self.penalties)
+        self.programs.clear()
 
     def program(self, batch: int) -> _Program:
         program = self.programs.get(batch)
         if program is None:
-            program = self.programs[batch] = _Program(self.model, self.plan, batch, self.grad_of)
+            program = self.programs[batch] = _Program(self.model, self.plan, batch, self.state.grad_of, self.penalties)
         return program
 
     # ----- the step, as training drives it -----
@@ -182,60 +151,40 @@ class CapturedStep:
 
     def _pool(self):
         if self.pool is None:
-            self.pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="neurona-gather")
+            self.pool = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="neurona-step")
         return self.pool
 
     def close(self) -> None:
-        """Stop the gathering thread (fit calls this when it ends)."""
+        """Stop the helper threads (fit calls this when it ends)."""
         if self.pool is not None:
             self.pool.shutdown()
             self.pool = None
 
     def forward(self, xb: np.ndarray, yb: np.ndarray):
-        if not self._bound():  # a user rebound the optimizer, or replaced arrays, between steps
+        if not self.state.bound():  # a user rebound the optimizer, or replaced arrays, between steps
             self._bind()
-            self.programs.clear()
         self.current = self.program(len(xb))
         value, out = self.current.forward(xb, yb)
         return value.item(), out
 
     def backward(self) -> None:
         self.current.backward()
+        self.state.add_penalties(self._pool())
 
     def first_bad_gradient(self):
-        return _first_non_finite(self.grads, self.params)
+        return self.state.first_bad_gradient()
 
     def save_weights(self) -> None:
-        np.copyto(self.previous, self.weights.buffer)
-
-    def restore_weights(self) -> None:
-        np.copyto(self.weights.buffer, self.previous)
+        pass  # update() saves each half of the weights just before updating it
 
     def update(self, batch_size: int) -> None:
-        """Optimizer.step on the flat arrays: the same clipping, learning rate, count and elementwise update."""
-        opt, flat_grad = self.opt, self.grads.buffer
-        if opt.clipnorm is not None:
-            norm = math.sqrt(sum(float(np.vdot(g, g)) for g in self.grads.views))
-            if norm > opt.clipnorm:
-                np.multiply(flat_grad, opt.clipnorm / norm, out=flat_grad)
-        lr = opt.current_lr(batch_size)
-        opt.iterations += 1
-        slots = {name: flat.buffer for name, flat in self.slots.items()}
-        for piece in opt._pieces(self.weights.buffer, flat_grad, slots):
-            opt._update(*piece, lr)
+        self.state.update(self._pool(), batch_size)
 
     def first_bad_weight(self):
-        return _first_non_finite(self.weights, self.params)
+        return self.state.first_bad_weight()
 
-
-def _first_non_finite(flat: _Flat, params: list):
-    """The first parameter whose array (in ``flat``) holds NaN or inf; one BLAS pass when all are finite."""
-    if math.isfinite(np.vdot(flat.buffer, flat.buffer)):
-        return None
-    for p, view in zip(params, flat.views):  # the dot product can overflow: the exact test confirms
-        if not np.isfinite(view).all():
-            return p
-    return None
+    def restore_weights(self) -> None:
+        self.state.restore_weights()
 
 
 def _check_optimizer(opt) -> None:

@@ -1,0 +1,128 @@
+"""After a captured backward: penalties, NaN checks, the saved weights and the update, over flat arrays.
+
+The parameters, their gradients and the optimizer's slots each live in one contiguous array, and
+every Tensor's ``.data`` (and ``.grad``, and each slot) is a view of it, so layers, optimizers,
+checkpoints and callbacks still see their own arrays. Everything here is elementwise (or a sum
+only tested for being finite), so a big model's arrays are cut in two halves that two threads
+treat at once (NumPy releases the GIL): the numbers are the same, the passes take half as long.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+
+# Models with at least this many parameters split the update phase across two threads; below it,
+# handing work to a thread (~20 µs) costs more than it saves.
+_PARALLEL_SIZE = 1 << 17
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+class _Flat:
+    """Arrays of one dtype stored end to end in one buffer; ``views`` are the arrays, in place."""
+
+    def __init__(self, arrays: list, dtype):
+        self.buffer = np.empty(sum(a.size for a in arrays), dtype)
+        self.views, self.offsets, start = [], [], 0
+        for a in arrays:
+            view = self.buffer[start:start + a.size].reshape(a.shape)
+            np.copyto(view, a)
+            self.views.append(view)
+            self.offsets.append(start)
+            start += a.size
+
+
+class FlatState:
+    """The parameters, gradients and optimizer slots of one fit, moved into flat arrays (values kept)."""
+
+    def __init__(self, params: list, opt, dtype):
+        self.params, self.opt = params, opt
+        self.weights = _Flat([p.data for p in params], dtype)
+        self.grads = _Flat([np.zeros_like(p.data) for p in params], dtype)
+        self.previous = np.empty_like(self.weights.buffer)
+        names = list(opt.slots[0]) if opt.slots else []
+        self.slots = {name: _Flat([s[name] for s in opt.slots], dtype) for name in names}
+        for i, p in enumerate(params):
+            p.data, p.grad = self.weights.views[i], self.grads.views[i]
+            for name, flat in self.slots.items():
+                opt.slots[i][name] = flat.views[i]
+        self.grad_of = {id(p): g for p, g in zip(params, self.grads.views)}
+        self.penalties = []  # (penalty, its weight's offset in the flat array), set by use_penalties
+        size = self.weights.buffer.size
+        middle = (size // 2) & ~15  # a multiple of 16 elements: both halves start on a cache line
+        self.halves = [(0, middle), (middle, size)] if size >= _PARALLEL_SIZE and _cores() >= 2 else [(0, size)]
+        self.finite_grads = self.finite_weights = True
+
+    def use_penalties(self, penalties: list) -> None:
+        """The penalties whose gradients the update phase adds (those on parameters)."""
+        offset_of = {id(p): offset for p, offset in zip(self.params, self.weights.offsets)}
+        self.penalties = [(pen, offset_of[id(pen.weight)]) for pen in penalties if id(pen.weight) in offset_of]
+
+    def bound(self) -> bool:
+        """Whether every parameter and slot is still the view it was given (a rebind or load replaces arrays)."""
+        return (list(self.opt.params) == self.params
+                and all(p.data is v for p, v in zip(self.params, self.weights.views))
+                and all(s[name] is flat.views[i] for name, flat in self.slots.items()
+                        for i, s in enumerate(self.opt.slots)))
+
+    def _both_halves(self, pool, work) -> list:
+        """``work(start, stop)`` on each half, the second in the pool's thread; the results in order."""
+        if len(self.halves) == 1:
+            return [work(*self.halves[0])]
+        other = pool.submit(work, *self.halves[1])
+        first = work(*self.halves[0])
+        return [first, other.result()]
+
+    # ----- the phases, in the order training calls them -----
+    def add_penalties(self, pool) -> None:
+        """Each penalty's gradient added to its weight's; then whether every gradient is finite (one dot product)."""
+        def work(start, stop):
+            for penalty, offset in self.penalties:
+                size = penalty.weight.data.size
+                low, high = max(start - offset, 0), min(stop - offset, size)
+                if low < high:
+                    penalty.add_gradient(low, high)
+            part = self.grads.buffer[start:stop]
+            return math.isfinite(np.vdot(part, part))
+        self.finite_grads = all(self._both_halves(pool, work))
+
+    def first_bad_gradient(self):
+        return None if self.finite_grads else _first_non_finite(self.grads.views, self.params)
+
+    def update(self, pool, batch_size: int) -> None:
+        """Optimizer.step on the flat arrays, after saving the weights: the same clipping, rate, count and update."""
+        opt, grads = self.opt, self.grads.buffer
+        if opt.clipnorm is not None:
+            norm = math.sqrt(sum(float(np.vdot(g, g)) for g in self.grads.views))  # per parameter, as Optimizer does
+            if norm > opt.clipnorm:
+                np.multiply(grads, opt.clipnorm / norm, out=grads)
+        lr = opt.current_lr(batch_size)
+        opt.iterations += 1
+
+        def work(start, stop):
+            weights = self.weights.buffer[start:stop]
+            np.copyto(self.previous[start:stop], weights)  # the last finite weights, put back if this update overflows
+            slots = {name: flat.buffer[start:stop] for name, flat in self.slots.items()}
+            for piece in opt._pieces(weights, grads[start:stop], slots):
+                opt._update(*piece, lr)
+            return math.isfinite(np.vdot(weights, weights))
+        self.finite_weights = all(self._both_halves(pool, work))
+
+    def first_bad_weight(self):
+        return None if self.finite_weights else _first_non_finite(self.weights.views, self.params)
+
+    def restore_weights(self) -> None:
+        np.copyto(self.weights.buffer, self.previous)
+
+
+def _first_non_finite(views: list, params: list):
+    """The first parameter whose array holds NaN or inf (the dot product that flagged them can overflow)."""
+    for p, view in zip(params, views):
+        if not np.isfinite(view).all():
+            return p
+    return None
