@@ -111,10 +111,11 @@ def _fold_taps(g: np.ndarray, kernel: np.ndarray, padded_shape: tuple, stride: t
     image = np.zeros(padded_shape, dtype=g.dtype)
     n, out_h, out_w, c_out = g.shape
     rows, c_in = g.reshape(n * out_h * out_w, c_out), kernel.shape[2]  # explicit sizes: an empty batch reshapes too
+    share = np.empty((n * out_h * out_w, c_in), dtype=g.dtype)  # one buffer for every tap: no new array each time
     for i in range(kernel.shape[0]):
         for j in range(kernel.shape[1]):
-            share = (rows @ kernel[i, j].T).reshape(n, out_h, out_w, c_in)  # what the tap (i, j) read gets back
-            image[_tap(i, j, stride, dilation, (out_h, out_w))] += share
+            np.matmul(rows, kernel[i, j].T, out=share)  # what the tap (i, j) read gets back
+            image[_tap(i, j, stride, dilation, (out_h, out_w))] += share.reshape(n, out_h, out_w, c_in)
     return _unpad(image, pads)
 
 

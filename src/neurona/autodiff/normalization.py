@@ -45,19 +45,25 @@ def batch_norm(x, gamma, beta, epsilon: float = 1e-3) -> tuple:
     epsilon = _check(x, gamma, beta, epsilon)
     axes = tuple(range(x.ndim - 1))
     count = x.size // x.shape[-1]  # m: values per channel
+    # In-place updates (*=, +=, out=) below only save temporaries: the arithmetic is the formula's, in its order.
     mean = x.data.mean(axis=axes)
-    centered = x.data - mean
-    variance = np.square(centered).mean(axis=axes)
+    normalized = x.data - mean  # x − μ, then scaled in place to x̂, kept for the backward
+    variance = np.square(normalized).mean(axis=axes)
     inv_std = 1 / np.sqrt(variance + epsilon)
-    normalized = centered * inv_std  # x̂, kept for the backward
+    normalized *= inv_std
     scale = graph.saved(gamma)
-    out = normalized * scale + beta.data
+    out = normalized * scale
+    out += beta.data
 
     def backward(g):
         grad_beta = g.sum(axis=axes)
-        grad_gamma = (g * normalized).sum(axis=axes)
+        term = g * normalized
+        grad_gamma = term.sum(axis=axes)
         # dx = γ/σ · (g − mean(g) − x̂·mean(g·x̂)): the batch's mean and variance depend on x too
-        grad_x = (scale * inv_std) * (g - grad_beta / count - normalized * (grad_gamma / count))
+        np.multiply(normalized, grad_gamma / count, out=term)
+        grad_x = g - grad_beta / count
+        grad_x -= term
+        grad_x *= scale * inv_std
         return grad_x, grad_gamma, grad_beta
 
     return Tensor._from_op(out, (x, gamma, beta), "batch_norm", backward), mean, variance
