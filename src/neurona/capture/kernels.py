@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import activations, layers
+from ..autodiff import Tensor
 
 
 class Unsupported(Exception):
@@ -252,13 +253,46 @@ class _Augment:
         return None  # no gradient flows into the data (the program checks nothing before needs one)
 
 
+class _Island:
+    """A layer with no kernel of its own (convolutions, pooling, batch normalization), run by the eager engine.
+
+    Its call records a small graph from a fresh input leaf; backward walks only that graph, and the
+    weights' gradients are copied into the flat gradient array. Each op computes what it computes in
+    a whole-model graph, so the numbers are the same; the rest of the step stays captured.
+    """
+
+    def __init__(self, layer, in_shape, batch, dtype, grads):
+        self.layer, self.grads = layer, [(w, grads.get(id(w))) for w in layer.weights]
+        self.needs_input_grad = True  # the program says False for the first layer (the data needs none)
+
+    def forward(self, x, training):
+        self.input = Tensor(x, requires_grad=self.needs_input_grad)
+        self.output = self.layer.call(self.input, training)
+        return self.output.data
+
+    def backward(self, g, input_grad, skip_activation=False):
+        for weight, _ in self.grads:
+            weight.grad = None
+        if self.output.requires_grad:  # False only for a first layer without weights
+            self.output.backward(g)
+        for weight, flat in self.grads:
+            if flat is not None:
+                np.copyto(flat, 0 if weight.grad is None else weight.grad)
+                weight.grad = flat
+        grad, self.input, self.output = self.input.grad, None, None
+        return grad if input_grad else None
+
+
+_ISLANDS = (layers.Conv2D, layers.MaxPool2D, layers.AveragePooling2D, layers.GlobalAveragePooling2D,
+            layers.BatchNormalization)
+
 _KERNELS = {layers.Dense: _Dense, layers.Activation: _Activation, layers.Flatten: _Flatten, layers.Dropout: _Dropout,
             layers.RandomFlip: _Augment, layers.RandomCrop: _Augment}
 
 
 def layer_kernel(layer, in_shape, batch, dtype, grads):
     """The captured kernel of a layer, for inputs (batch, *in_shape); ``grads`` maps id(weight) to its gradient."""
-    kind = _KERNELS.get(type(layer))
+    kind = _KERNELS.get(type(layer)) or (_Island if type(layer) in _ISLANDS else None)
     if kind is None:
         raise Unsupported(f"the layer {layer.name} ({type(layer).__name__}) has no captured kernel")
     return kind(layer, in_shape, batch, dtype, grads)

@@ -56,6 +56,7 @@ class _Program:
                 self.kernels.append(_Concatenate(layer, in_shape, batch, dtype, grads))
             else:
                 self.kernels.append(layer_kernel(layer, in_shape, batch, dtype, grads))
+                self.kernels[-1].needs_input_grad = position > 0
             self.joins.append(as_list)
         if not self.kernels:
             raise Unsupported("the model has no layers")
