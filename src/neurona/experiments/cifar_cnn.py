@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-import json
-import math
 import time
 from pathlib import Path
 
 import numpy as np
 
-from .. import callbacks, layers, losses, models, optimizers, schedules
+from .. import layers, losses, models, optimizers
 from ..datasets import cifar10
 from . import _common
+from ._budget import MAX_EPOCHS, PlanFromFirstEpoch, PlannedDecay, planned_epochs
 from ._common import records_outputs
-
-_MAX_EPOCHS = 1000  # fit's epochs; the plan (or Config.epochs) stops the run long before
-
 
 @dataclasses.dataclass(frozen=True)
 class Config:
@@ -68,69 +64,6 @@ def load_data(config: Config) -> tuple:
     return (x_train, y_train[:config.n_train]), (x_test, y_test[:config.n_test])
 
 
-class PlannedDecay(schedules.Schedule):
-    """Linear warm-up over the first epoch, then a cosine decay to 0 over ``decay_steps``.
-
-    The decay's length is set once the first epoch has been timed (``PlanFromFirstEpoch``);
-    until then the rate stays at ``lr``.
-    """
-
-    def __init__(self, lr: float, warmup_steps: int, decay_steps: int | None = None):
-        self.lr, self.warmup_steps, self.decay_steps = lr, warmup_steps, decay_steps
-
-    def at(self, step):
-        if step < self.warmup_steps:
-            return self.lr * (step + 1) / self.warmup_steps
-        if not self.decay_steps:
-            return self.lr
-        progress = min(step - self.warmup_steps, self.decay_steps) / self.decay_steps
-        return self.lr * 0.5 * (1 + math.cos(math.pi * progress))
-
-    def get_config(self):
-        return {"lr": self.lr, "warmup_steps": self.warmup_steps, "decay_steps": self.decay_steps}
-
-
-class PlanFromFirstEpoch(callbacks.Callback):
-    """Times the first epoch, fixes the number of epochs the budget allows, and stops training after them.
-
-    The plan is written to ``plan.json`` (and read back on --resume), so a resumed run follows the same
-    schedule; ``Config.epochs`` fixes it instead, for a run that the seed alone decides bit for bit.
-    The plan is at least 2 epochs (warm-up, then decay): where one epoch takes more than half the
-    budget, the run overruns it.
-    """
-
-    def __init__(self, schedule: PlannedDecay, steps_per_epoch: int, budget_seconds: float, path: Path,
-                 epochs: int | None = None):
-        self.schedule, self.steps_per_epoch, self.budget, self.path = schedule, steps_per_epoch, budget_seconds, path
-        self.epochs, self.first_epoch_seconds = None, None
-        if epochs is not None:
-            self._fix(epochs)
-
-    def _fix(self, epochs: int) -> None:
-        self.epochs = epochs
-        self.schedule.decay_steps = max(epochs - 1, 1) * self.steps_per_epoch
-
-    def on_train_begin(self):
-        self.started = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs):
-        if self.epochs is None:
-            self.first_epoch_seconds = time.perf_counter() - self.started
-            self._fix(max(2, min(_MAX_EPOCHS, int(self.budget // self.first_epoch_seconds))))
-            _common.write_json(self.path, {"epochs": self.epochs, "first_epoch_seconds": self.first_epoch_seconds,
-                                           "budget_seconds": self.budget})
-        if epoch + 1 >= self.epochs:
-            self.model.stop_training = True
-
-
-def _planned_epochs(config: Config, plan_path: Path, resume: bool) -> int | None:
-    if config.epochs is not None:
-        return config.epochs
-    if resume and plan_path.exists():
-        return int(json.loads(plan_path.read_text())["epochs"])
-    return None
-
-
 @records_outputs
 def run(config: Config, out_dir, verbose: int = 1, overwrite: bool = False, resume: bool = False) -> dict:
     """Train, evaluate on the test set, and write the curves, history.csv, plan.json, summary.json and model.npz."""
@@ -143,10 +76,10 @@ def run(config: Config, out_dir, verbose: int = 1, overwrite: bool = False, resu
         checkpoint.unlink(missing_ok=True)
     schedule = PlannedDecay(config.lr, warmup_steps=steps_per_epoch)
     plan = PlanFromFirstEpoch(schedule, steps_per_epoch, config.minutes * 60, plan_path,
-                              _planned_epochs(config, plan_path, resume))
+                              planned_epochs(config, plan_path, resume))
     model = build_model(config)
     train_started = time.perf_counter()
-    history = model.fit(x_train, y_train, test_data=(x_test, y_test), epochs=_MAX_EPOCHS, loss=losses.CCE(),
+    history = model.fit(x_train, y_train, test_data=(x_test, y_test), epochs=MAX_EPOCHS, loss=losses.CCE(),
                         opt=optimizers.Adam(lr=schedule), batch_size=config.batch_size, verbose=verbose,
                         seed=config.seed, name="cifar-cnn", callbacks=[plan], checkpoint=checkpoint)
     train_seconds = time.perf_counter() - train_started
