@@ -10,13 +10,15 @@ class StopOnSignal:
     """Within ``with StopOnSignal() as stop:``, SIGINT/SIGTERM set ``stop.received`` instead of killing.
 
     The training loop checks it after every step. A second Ctrl-C raises KeyboardInterrupt
-    at once, for a run that does not stop. Outside the main thread it does nothing.
+    at once, for a run that does not stop. With ``at_once=True`` the first signal raises it (after
+    setting ``received``): for a process that only waits for its workers, with no step to finish.
+    Outside the main thread it does nothing.
     """
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
-    def __init__(self):
-        self.received, self._previous = None, {}
+    def __init__(self, at_once: bool = False):
+        self.received, self.at_once, self._previous = None, at_once, {}
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
@@ -28,6 +30,8 @@ class StopOnSignal:
         if self.received == signal.SIGINT and signum == signal.SIGINT:
             raise KeyboardInterrupt
         self.received = signum
+        if self.at_once:
+            raise KeyboardInterrupt
 
     @property
     def name(self) -> str | None:

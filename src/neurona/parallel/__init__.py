@@ -11,8 +11,8 @@ This package imports NumPy and the standard library only; Dask is imported when 
 """
 
 from .executors import (DaskCluster, InProcess, LocalProcesses, Outcome, Task, blas_threads, make_executor,
-                        scheduler_address)
+                        scheduler_address, usable_cores)
 from .progress import Progress
 
 __all__ = ["Task", "Outcome", "InProcess", "LocalProcesses", "DaskCluster", "make_executor", "scheduler_address",
-           "blas_threads", "Progress"]
+           "blas_threads", "usable_cores", "Progress"]

@@ -50,9 +50,17 @@ def call(fn, task: Task) -> Outcome:
     return Outcome(task, result, error, round(time.perf_counter() - started, 3), socket.gethostname())
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the platform says, else all of them)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):  # macOS and Windows have no sched_getaffinity
+        return os.cpu_count() or 1
+
+
 def blas_threads(workers: int, cores: int | None = None) -> int:
-    """BLAS threads per worker so that workers × threads ≤ cores (at least 1)."""
-    cores = cores or os.cpu_count() or 1
+    """BLAS threads per worker so that workers × threads ≤ cores (default the usable cores; at least 1)."""
+    cores = cores or usable_cores()
     return max(1, cores // max(1, workers))
 
 
@@ -69,14 +77,25 @@ def limit_blas_threads(threads: int) -> None:
 
 
 def _worker_init(threads: int) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the parent decides what stops
+    """Ctrl-C reaches the whole process group; the parent decides what stops, so a worker never sees SIGINT.
+
+    Blocked as well as ignored: a run's fit() installs its own SIGINT handler, which must not
+    take the signal either (the parent ends its workers when it stops).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     limit_blas_threads(threads)
 
 
 class InProcess:
-    """Runs the tasks one after another in this process (``--jobs 1``): today's behaviour, nothing to start."""
+    """Runs the tasks one after another in this process (``--jobs 1``): today's behaviour, nothing to start.
 
-    workers = 1
+    Every executor declares ``in_process`` (the tasks run in this process, so a run's own Ctrl-C
+    handling applies) and ``shares_files`` (the workers see this machine's files, e.g. checkpoints).
+    """
+
+    workers, in_process, shares_files = 1, True, True
     description = "in this process"
 
     def __enter__(self):
@@ -95,9 +114,12 @@ class LocalProcesses:
 
     Workers are forked where the platform can (no ``if __name__ == "__main__"`` guard needed in a
     script, nothing imported twice), spawned elsewhere. Each caps its BLAS threads at
-    ``blas_threads(jobs)``. Stopping early (leaving the loop) cancels the tasks not yet started and
-    waits for the running ones.
+    ``blas_threads(jobs)``. Stopping early (leaving the loop, or an exception such as Ctrl-C in it)
+    cancels the tasks not yet started and ends the workers still running one: nobody would collect
+    their results. What they had written atomically (checkpoints) stays.
     """
+
+    in_process, shares_files = False, True
 
     def __init__(self, jobs: int):
         if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
@@ -115,11 +137,16 @@ class LocalProcesses:
 
     def __exit__(self, exc_type, *exc_info):
         if exc_type is not None:  # e.g. Ctrl-C in the parent: do not wait for runs that may take minutes
-            processes = getattr(self._pool, "_processes", None) or {}  # private, so looked up with care
-            for process in list(processes.values()):
-                process.terminate()
+            self._end_workers()
         self._pool.shutdown(wait=True, cancel_futures=True)
         return False
+
+    def _end_workers(self) -> None:
+        """Kill the worker processes (SIGKILL: a run's fit would take SIGTERM as "stop after this step",
+        then start the next queued task)."""
+        processes = getattr(self._pool, "_processes", None) or {}  # private, so looked up with care
+        for process in list(processes.values()):
+            process.kill()
 
     def run(self, fn, tasks):
         from concurrent.futures import as_completed
@@ -131,6 +158,8 @@ class LocalProcesses:
         finally:
             for future in futures:
                 future.cancel()
+            if not all(future.done() for future in futures):  # left early with runs under way
+                self._end_workers()
 
 
 class DaskCluster:
@@ -145,6 +174,7 @@ class DaskCluster:
             raise ValueError(f"scheduler must be an address such as tcp://HOST:8786. Received: scheduler={address!r}")
         self.address, self.timeout, self.client, self.workers = address, timeout, None, 0
         self.description = f"on the Dask cluster at {address}"
+        self.in_process, self.shares_files = False, False  # workers may be other machines
 
     def __enter__(self):
         try:
@@ -215,11 +245,11 @@ def scheduler_address(scheduler: str | None = None) -> str | None:
 
 def make_executor(jobs: int | None = 1, scheduler: str | None = None):
     """The executor for ``--jobs`` / ``--scheduler``: a Dask cluster when a scheduler is given (or set in
-    $DASK_SCHEDULER_ADDRESS), else ``jobs`` local processes (None: one per core), in-process for 1."""
+    $DASK_SCHEDULER_ADDRESS), else ``jobs`` local processes (None: one per usable core), in-process for 1."""
     address = scheduler_address(scheduler)
     if address:
         return DaskCluster(address)
-    jobs = (os.cpu_count() or 1) if jobs is None else jobs
+    jobs = usable_cores() if jobs is None else jobs
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs must be a positive int. Received: jobs={jobs!r}")
     return InProcess() if jobs == 1 else LocalProcesses(jobs)
