@@ -23,7 +23,7 @@ NON_NEGATIVE_FLOATS = {"lam", "alt_lam", "alt_lr"}  # 0 turns the penalty or the
 FRACTIONS = {"dropout"}
 CHOICES = {"engine": ("framework", "reference"), "losses": ("mse", "svm", "cce"), "outputs": ("sigmoid", "linear")}
 PLOTTING = ("run", "reproduce", "sweep")  # the commands that draw figures with matplotlib
-PARALLEL_RUNS = ("xor", "parity")  # `run` experiments that take --jobs / --scheduler
+PARALLEL_RUNS = ("xor", "parity", "ex3", "ex4", "ex5", "ex8", "linear")  # `run` experiments with --jobs / --scheduler
 
 
 # ----- argument types: each returns the value or raises ArgumentTypeError naming what was expected -----
@@ -151,11 +151,13 @@ def _output_options(p: argparse.ArgumentParser, what: str, resume: str) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
 
-def _executor_options(p: argparse.ArgumentParser, default_jobs) -> None:
+def _executor_options(p: argparse.ArgumentParser) -> None:
     """--jobs and --scheduler: where the runs of a command train (see neurona.parallel)."""
-    cores = "one per core" if default_jobs is None else default_jobs
-    p.add_argument("-j", "--jobs", type=positive_int, default=default_jobs,
-                   help=f"local worker processes (default {cores}); 1 trains in this process")
+    from .parallel.executors import usable_cores
+
+    p.add_argument("-j", "--jobs", type=positive_int, default=None,
+                   help=f"local worker processes that train runs side by side (default one per usable core, "
+                        f"here {usable_cores()}); 1 trains them one after another in this process")
     p.add_argument("--scheduler", default=None, type=path_text, metavar="tcp://HOST:8786",
                    help="train on this Dask cluster instead (default $DASK_SCHEDULER_ADDRESS if set); "
                         "needs pip install 'neurona[cluster]'")
@@ -179,7 +181,7 @@ def _add_sweep_parser(sub) -> None:
     p.add_argument("--metric", default=None, help="the runs.csv column to plot (default: the experiment's)")
     p.add_argument("-o", "--output", default=None, type=path_text, help="output folder (default runs/sweep-NAME)")
     _output_options(p, "results", "train only the runs an earlier sweep in the output folder did not finish")
-    _executor_options(p, default_jobs=None)
+    _executor_options(p)
 
 
 def grid_item(text: str) -> tuple:
@@ -227,7 +229,7 @@ def _build_parser() -> tuple:
         p.add_argument("--quick", action="store_true", help="a reduced run that finishes quickly")
         _output_options(p, "results", "continue an interrupted run in the same output folder")
         if name in PARALLEL_RUNS:
-            _executor_options(p, default_jobs=1)
+            _executor_options(p)
         run_parsers[name] = p
 
     data = sub.add_parser("data", help="fetch and check datasets")
@@ -243,7 +245,7 @@ def _build_parser() -> tuple:
     rep.add_argument("--quick", action="store_true", help="a reduced version of each exercise (about a minute)")
     _output_options(rep, "report's files", "continue the report in the output folder: rerun only the exercises "
                     "that were skipped (e.g. no CIFAR-10), failed or interrupted")
-    _executor_options(rep, default_jobs=1)
+    _executor_options(rep)
     return parser, graph, run_parsers
 
 
@@ -274,7 +276,7 @@ def _cmd_graph(args) -> int:
 
 def _cmd_run(args) -> int:
     from . import experiments
-    from .experiments._common import RunInterrupted
+    from .experiments._common import RunInterrupted, RunsFailed
 
     experiment = experiments.get(args.experiment)
     out = Path(args.output or Path("runs") / args.experiment)
@@ -287,6 +289,10 @@ def _cmd_run(args) -> int:
         print(f"neurona run {args.experiment}: {exc}", file=sys.stderr)
         print(f"Interrupted: continue with  {again}", file=sys.stderr)
         return 130
+    except RunsFailed as exc:
+        print(f"neurona run {args.experiment}: {exc}", file=sys.stderr)
+        print(f"After fixing the cause, train the missing runs with  {again}", file=sys.stderr)
+        return 1
     print(f"Results written to {out}/")
     for line in summary.get("headline", []):
         print("  " + line)

@@ -1,10 +1,15 @@
 """neurona.parallel: one interface for in-process, local-process and Dask runs; failures are reported, not fatal."""
 
+import os
+import signal
+import time
+
 import pytest
 
+from neurona import cli
 from neurona.experiments import parity, xor
 from neurona.parallel import InProcess, LocalProcesses, Progress, Task, blas_threads, make_executor
-from neurona.parallel.executors import DaskCluster, call
+from neurona.parallel.executors import DaskCluster, call, usable_cores
 
 
 def square_or_fail(params):
@@ -96,3 +101,38 @@ def test_reproduce_s_exercises_on_two_processes_give_the_same_numbers(tmp_path, 
     assert statuses == [{"xor": "done", "parity": "done", "ex4": "skipped"}] * 2
     for name in ("xor/seeds.csv", "parity/runs.csv", "parity/table.csv"):
         assert (tmp_path / "j1" / name).read_bytes() == (tmp_path / "j2" / name).read_bytes()
+
+
+def test_run_and_reproduce_default_to_one_worker_per_usable_core(monkeypatch):
+    for argv in (["run", "ex8"], ["run", "xor"], ["reproduce"], ["sweep", "xor"]):
+        assert cli._parse(argv).jobs is None
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 2, 5}, raising=False)
+    assert usable_cores() == 3
+    executor = make_executor(None)
+    assert isinstance(executor, LocalProcesses) and executor.workers == 3
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {1}, raising=False)
+    assert isinstance(make_executor(None), InProcess)
+
+
+def test_the_signal_of_a_waiting_parent_stops_it_at_once():
+    from neurona._signals import StopOnSignal
+
+    with pytest.raises(KeyboardInterrupt):
+        with StopOnSignal(at_once=True) as stop:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # never reached: the handler raises first
+    assert stop.name == "SIGTERM"
+
+
+def test_leaving_the_loop_early_ends_the_runs_under_way():
+    with LocalProcesses(2) as executor:
+        finished = executor.run(_sleep_or_return, [Task("quick", {"seconds": 0}), Task("slow", {"seconds": 600})])
+        first = next(finished)
+        finished.close()  # the slow run is ended, not waited for (or this test would hang)
+    assert first.task.key == "quick" and first.result == 0
+
+
+def _sleep_or_return(params: dict) -> float:
+    time.sleep(params["seconds"])
+    return params["seconds"]

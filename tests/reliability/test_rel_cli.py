@@ -265,7 +265,7 @@ def _fake_exercises(monkeypatch, ran: list):
 def test_offline_reproduce_says_why_once_then_resume_completes_it(tmp_path, monkeypatch, capsys):
     ran = []
     _fake_exercises(monkeypatch, ran)
-    assert cli.main(["reproduce", "--quick", "-q", "-o", "rep"]) == 0
+    assert cli.main(["reproduce", "--quick", "-q", "-j", "1", "-o", "rep"]) == 0  # -j 1: `ran` counts in this process
     out = capsys.readouterr().out
     assert out.count("not found in") == 1 and "downloading it failed: " in out and "no network in tests" in out
     assert str(tmp_path / "no-data") in out and "cifar-10-python.tar.gz" in out  # where it looked
@@ -280,7 +280,7 @@ def test_offline_reproduce_says_why_once_then_resume_completes_it(tmp_path, monk
     _write_tiny_cifar(tmp_path / "data")
     monkeypatch.setenv("NEURONA_DATA", str(tmp_path / "data"))
     _cifar_data.clear_cache()
-    assert cli.main(["reproduce", "--quick", "--resume", "-q", "-o", "rep"]) == 0
+    assert cli.main(["reproduce", "--quick", "--resume", "-q", "-j", "1", "-o", "rep"]) == 0
     out = capsys.readouterr().out
     assert "Skipped" not in out and "--resume" not in out
     state = json.loads((tmp_path / "rep" / "report.json").read_text())
@@ -304,7 +304,7 @@ def test_an_interrupted_report_says_how_to_continue_and_resume_reruns_only_that(
 
     parity = SimpleNamespace(Config=real_get("parity").Config, run=stopping_parity)
     monkeypatch.setattr(report, "get", lambda name: parity if name == "parity" else real_get(name))
-    code, err = _exit_code(["reproduce", "--quick", "-q", "-o", "rep"], capsys)
+    code, err = _exit_code(["reproduce", "--quick", "-q", "-j", "1", "-o", "rep"], capsys)  # -j 1: stops at parity
     assert code == 130 and "neurona reproduce --quick --resume -o rep" in err
     state = json.loads((tmp_path / "rep" / "report.json").read_text())
     assert state["exercises"]["parity"]["status"] == "interrupted" and "ex8" not in state["exercises"]
@@ -313,7 +313,7 @@ def test_an_interrupted_report_says_how_to_continue_and_resume_reruns_only_that(
     monkeypatch.setattr(report, "get", real_get)
     _fake_exercises(monkeypatch, ran)
     ran.clear()
-    assert _exit_code(["reproduce", "--quick", "-q", "--resume", "-o", "rep"], capsys)[0] == 0
+    assert _exit_code(["reproduce", "--quick", "-q", "--resume", "-j", "1", "-o", "rep"], capsys)[0] == 0
     assert ran == ["parity"]  # xor had finished; the CIFAR-10 exercises (skipped: no data) were looked at again
     state = json.loads((tmp_path / "rep" / "report.json").read_text())
     assert state["exercises"]["parity"]["status"] == "done" and state["exercises"]["ex8"]["status"] == "skipped"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ._cifar_output import clock, finish
+from ._cifar_book import Exercise, run_exercise
+from ._cifar_output import finish
 from ._common import records_outputs
 from ._cifar_practical import PRACTICAL
-from ._cifar_runs import quick_config, settings, start
+from ._cifar_runs import quick_config, settings
 
 
 # ----------------------------------------------------------------------------- Ex. 8
@@ -100,17 +101,21 @@ def _ex8_notes(config: Ex8Config) -> list:
     return notes
 
 
-@records_outputs
-def run_ex8(config: Ex8Config, out_dir, verbose: int = 1, overwrite: bool = False, resume: bool = False) -> dict:
-    """Train Ex. 8 with each loss (and its -alt runs and baselines); return the summary."""
-    started = clock()
-    out, book = start(config, out_dir, overwrite, resume, verbose)
-    for key, run in _ex8_runs(config).items():
-        book.train(key, run)
+def _ex8_finish(config: Ex8Config, out, book, started: float) -> dict:
     depth = {prefix.rstrip("-") or "2hidden": {loss: book.results[prefix + loss] for loss in _losses_for(prefix, config)}
              for prefix in _ex8_architectures(config)}
     return finish(out, "ex8", config, book, started, practical=PRACTICAL["ex8"], notes=_ex8_notes(config),
                   comparisons=_ex8_comparisons(config), extra={"depth_table": _depth_table(depth)})
+
+
+EX8 = Exercise("ex8", _ex8_runs, _ex8_finish)
+
+
+@records_outputs
+def run_ex8(config: Ex8Config, out_dir, verbose: int = 1, overwrite: bool = False, resume: bool = False,
+            jobs: int = 1, scheduler: str | None = None) -> dict:
+    """Train Ex. 8 with each loss (and its -alt runs and baselines); return the summary."""
+    return run_exercise(EX8, config, out_dir, verbose, overwrite, resume, jobs, scheduler)
 
 
 def _depth_table(depth: dict) -> list:
@@ -145,16 +150,24 @@ class LinearConfig:
         return quick_config(cls)
 
 
-@records_outputs
-def run_linear(config: LinearConfig, out_dir, verbose: int = 1, overwrite: bool = False, resume: bool = False) -> dict:
-    """Train the linear classifiers; return the summary."""
-    started = clock()
-    out, book = start(config, out_dir, overwrite, resume, verbose)
-    for loss in config.losses:
-        book.train(loss, settings("framework", ((10, "linear", config.factor),), loss, config.lr,
-                                  config.batch_size, config.epochs, config.lam, config.seed))
+def _linear_runs(config: LinearConfig) -> dict:
+    return {loss: settings("framework", ((10, "linear", config.factor),), loss, config.lr, config.batch_size,
+                           config.epochs, config.lam, config.seed) for loss in config.losses}
+
+
+def _linear_finish(config: LinearConfig, out, book, started: float) -> dict:
     notes = [f"A Network with a single Dense(10, linear, factor={config.factor:g}) on the 3072 pixels: the "
              f"practical's TP1 linear classifiers. BGD(lr={config.lr:g}, bs={config.batch_size}), "
              f"L2({config.lam:g}), {config.epochs} epochs (the practical ran 1000 epochs with its own settings)."]
     return finish(out, "linear", config, book, started, practical=PRACTICAL["linear"], notes=notes,
                   comparisons={"comparison": (config.losses, "Linear classifiers: SVM and Softmax (CCE)")})
+
+
+LINEAR = Exercise("linear", _linear_runs, _linear_finish)
+
+
+@records_outputs
+def run_linear(config: LinearConfig, out_dir, verbose: int = 1, overwrite: bool = False, resume: bool = False,
+               jobs: int = 1, scheduler: str | None = None) -> dict:
+    """Train the linear classifiers; return the summary."""
+    return run_exercise(LINEAR, config, out_dir, verbose, overwrite, resume, jobs, scheduler)

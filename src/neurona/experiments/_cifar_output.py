@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from ._common import run_summary, write_history_csv, write_json
@@ -69,7 +68,3 @@ def finish(out: Path, exercise: str, config, book, started: float, *, comparison
     summary.update(extra or {})
     write_json(out / "summary.json", summary)
     return summary
-
-
-def clock() -> float:
-    return time.perf_counter()

@@ -1,5 +1,7 @@
 """One CIFAR-10 training run from a plain settings dict, on the framework or the plain-NumPy reference, and its record.
 
+``train_task`` is that run as an executor's task (see _cifar_book, which runs an exercise's runs as tasks).
+
 A run's settings say everything that decides its result, so a finished run can be reused by --resume:
     engine      "framework" (models.Network) or "reference" (neurona.reference, no framework)
     layers      ((units, activation, factor), ...) from the first hidden layer to the output layer
@@ -10,7 +12,6 @@ A run's settings say everything that decides its result, so a finished run can b
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -21,7 +22,7 @@ from .. import layers, losses, models, optimizers, reference, regularizers
 from .._signals import StopOnSignal
 from . import _cifar_data
 from ._cifar_data import CifarData
-from ._common import RunInterrupted, history_stats, prepare_output, write_json
+from ._common import RunInterrupted, history_stats
 
 ENGINES = ("framework", "reference")
 QUICK = {"n_train": 1000, "n_test": 2000, "epochs": 3}  # every exercise's quick(): seconds, not minutes
@@ -30,13 +31,6 @@ QUICK = {"n_train": 1000, "n_test": 2000, "epochs": 3}  # every exercise's quick
 def quick_config(cls, **changes):
     """``cls`` with the reduced data and epochs of QUICK (and ``changes``)."""
     return cls(**{**QUICK, **changes})
-
-
-def start(config, out_dir, overwrite: bool, resume: bool, verbose: int) -> tuple:
-    """The output folder and a RunBook over the prepared data: how every exercise begins."""
-    out = prepare_output(out_dir, overwrite, resume)
-    data = _cifar_data.prepare(config.n_train, config.n_test, download=config.download)
-    return out, RunBook(out, data, resume, verbose)
 
 
 def settings(engine: str, layer_specs, loss: str, lr: float, batch_size: int, epochs: int, lam: float,
@@ -147,54 +141,27 @@ def result(run: dict, record: dict, data: CifarData) -> dict:
             "n_test": len(data.x_test), "seconds": record["seconds"], **stats}
 
 
-class RunBook:
-    """Trains an exercise's runs one by one, keeping each finished run in ``out/runs/<key>.json`` for --resume."""
+def train_task(params: dict) -> dict:
+    """One run as an executor's task (module-level, so worker processes and Dask workers can call it).
 
-    def __init__(self, out: Path, data: CifarData, resume: bool, verbose: int):
-        self.folder, self.data, self.resume, self.verbose = Path(out) / "runs", data, resume, verbose
-        self.histories, self.results = {}, {}
+    ``params``: key, run (its settings), n_train and n_test (the data, prepared once per process),
+    checkpoint (a path, or None where the worker cannot write this machine's files), resume, verbose.
+    Returns the run's record (see ``train``), or {"interrupted": signal name, "message": ...} when a
+    signal stopped it; its last epoch checkpoint then stays for --resume.
+    """
+    data = _cifar_data.prepare(params["n_train"], params["n_test"], download=False)
+    checkpoint = params["checkpoint"]
+    if checkpoint is not None and not params["resume"]:
+        Path(checkpoint).unlink(missing_ok=True)  # a stale one from an earlier command: start afresh
+    try:
+        return train(data, params["run"], params["key"], params["verbose"], checkpoint=checkpoint)
+    except RunInterrupted as exc:
+        return {"interrupted": exc.signal_name, "message": str(exc)}
 
-    def _saved(self, key: str, run: dict):
-        path = self.folder / f"{key}.json"
-        if not (self.resume and path.exists()):
-            return None
-        saved = json.loads(path.read_text())
-        same = saved.get("settings") == run and saved.get("n_train") == len(self.data.x_train) \
-            and saved.get("n_test") == len(self.data.x_test)
-        if not same:
-            return None
-        record = saved["record"]  # JSON holds NaN as null
-        record["history"] = {k: [float("nan") if v is None else v for v in values]
-                             for k, values in record["history"].items()}
-        return record
 
-    def train(self, key: str, run: dict) -> dict:
-        """Train (or, resuming, reuse) the run named ``key``; returns its summary entry."""
-        record = self._saved(key, run)
-        if record is None:
-            record = self._train_or_mark(key, run)
-            write_json(self.folder / f"{key}.json", {"settings": run, "n_train": len(self.data.x_train),
-                                                     "n_test": len(self.data.x_test), "record": record})
-        elif self.verbose:
-            print(f"{key}: reused from {self.folder / (key + '.json')}", file=sys.stderr)
-        self.histories[key] = record["history"]
-        self.results[key] = result(run, record, self.data)
-        return self.results[key]
-
-    def _train_or_mark(self, key: str, run: dict) -> dict:
-        """Train with a per-epoch checkpoint; if interrupted, mark summary.json so and re-raise."""
-        checkpoint = self.folder / f"{key}.checkpoint.npz"
-        self.folder.mkdir(parents=True, exist_ok=True)  # fit refuses a checkpoint path whose folder is missing
-        if not self.resume:
-            checkpoint.unlink(missing_ok=True)
-        try:
-            record = train(self.data, run, key, self.verbose, checkpoint=checkpoint)
-        except RunInterrupted as exc:
-            write_json(self.folder.parent / "summary.json",
-                       {"results": {"interrupted": exc.signal_name, "runs_completed": sorted(self.results),
-                                    "interrupted_run": key},
-                        "headline": [f"INTERRUPTED by {exc.signal_name} during run {key}; finished runs and its "
-                                     f"last epoch are kept: add --resume to the same command to continue"]})
-            raise
-        checkpoint.unlink(missing_ok=True)
-        return record
+def estimated_seconds(run: dict, n_train: int, n_test: int) -> float:
+    """A rough duration, to start the longest runs first: multiply-adds per epoch (weights × (3 × training
+    images, for the forward and backward passes, + test images)) at 1e10 a second."""
+    widths = [3072] + [units for units, _, _ in run["layers"]]
+    weights = sum(inputs * outputs for inputs, outputs in zip(widths, widths[1:]))
+    return run["epochs"] * weights * (3 * n_train + n_test) / 1e10

@@ -24,6 +24,10 @@ class RunInterrupted(Exception):
         self.signal_name = signal_name
 
 
+class RunsFailed(RuntimeError):
+    """Some runs of an experiment raised; the others finished and are kept, so --resume trains only the failed ones."""
+
+
 def stop_requested(history, stop) -> str | None:
     """The signal that interrupted a run of several fits: inside the last fit, or between two."""
     return getattr(history, "interrupted", None) or (stop.name if stop is not None else None)

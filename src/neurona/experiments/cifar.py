@@ -6,7 +6,11 @@ accuracy and loss against epochs (train and test), and each exercise a compariso
 ``history.csv`` and ``summary.json``. Learning rates follow the practical's convention: ``BGD``
 steps by lr × the batch-*summed* gradient (see the report's section on learning rates).
 
-    neurona run ex3 | ex4 | ex5 | ex8 | linear   [--quick] [--<field> value ...]
+Each exercise lists its runs (every one with its seed) and trains them as tasks on one executor:
+in this process (``jobs=1``), in local worker processes side by side (``jobs=N``) or on a Dask
+cluster (``scheduler=``), with the same outputs (see _cifar_book).
+
+    neurona run ex3 | ex4 | ex5 | ex8 | linear   [--quick] [--jobs N] [--<field> value ...]
 """
 
 from __future__ import annotations
@@ -14,11 +18,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import SimpleNamespace
 
-from ._cifar_ex8 import Ex8Config, LinearConfig, run_ex8, run_linear
-from ._cifar_output import clock, finish
+from ._cifar_book import Exercise, run_exercise
+from ._cifar_ex8 import EX8, LINEAR, Ex8Config, LinearConfig, run_ex8, run_linear
+from ._cifar_output import finish
 from ._common import records_outputs
 from ._cifar_practical import EXERCISES, PRACTICAL
-from ._cifar_runs import quick_config, settings, start
+from ._cifar_runs import quick_config, settings
 
 __all__ = ["PRACTICAL", "EXERCISES", "Ex3Config", "Ex4Config", "Ex5Config", "Ex8Config", "LinearConfig",
            "run_ex3", "run_ex4", "run_ex5", "run_ex8", "run_linear", "experiment"]
@@ -60,20 +65,19 @@ class Ex3Config:
         return quick_config(cls, listing_epochs=3)
 
 
-@records_outputs
-def run_ex3(config: Ex3Config, out_dir, verbose: int = 1, overwrite: bool = False, resume: bool = False) -> dict:
-    """Train the Ex. 3 network once per loss with the plain-NumPy reference; return the summary."""
-    started = clock()
-    out, book = start(config, out_dir, overwrite, resume, verbose)
+def _ex3_runs(config: Ex3Config) -> dict:
+    """{run key: settings}: one run per loss, then the report's listing as printed (to show that it does not learn)."""
     arch = _two_layer(config.hidden, "sigmoid", "linear", config.factor)
     optimizer = "bgd" if config.sum_gradients else "sgd"
-    for loss in config.losses:
-        lr = config.mse_lr if loss == "mse" else config.lr
-        book.train(loss, settings("reference", arch, loss, lr, config.batch_size, config.epochs, config.lam,
-                                  config.seed, optimizer))
-    if config.listing:  # the report's Ex. 3 listing as printed, to show that it does not learn
-        book.train("mse-listing", settings("reference", arch, "mse", config.listing_lr, config.listing_batch_size,
-                                           config.listing_epochs, config.lam, config.seed, optimizer))
+    runs = {loss: settings("reference", arch, loss, config.mse_lr if loss == "mse" else config.lr, config.batch_size,
+                           config.epochs, config.lam, config.seed, optimizer) for loss in config.losses}
+    if config.listing:
+        runs["mse-listing"] = settings("reference", arch, "mse", config.listing_lr, config.listing_batch_size,
+                                       config.listing_epochs, config.lam, config.seed, optimizer)
+    return runs
+
+
+def _ex3_finish(config: Ex3Config, out, book, started: float) -> dict:
     notes = [
         "Trained with neurona.reference: plain NumPy functions with hand-derived gradients, no framework.",
         f"Settings follow the practical's Ex. 4 (lr {config.lr:g} on the batch-summed gradient, batch "
@@ -86,6 +90,16 @@ def run_ex3(config: Ex3Config, out_dir, verbose: int = 1, overwrite: bool = Fals
     ]
     return finish(out, "ex3", config, book, started, practical=PRACTICAL["ex3"], notes=notes,
                   comparisons={"comparison": (config.losses, "Ex. 3: MSE, SVM and CCE (plain NumPy)")})
+
+
+EX3 = Exercise("ex3", _ex3_runs, _ex3_finish)
+
+
+@records_outputs
+def run_ex3(config: Ex3Config, out_dir, verbose: int = 1, overwrite: bool = False, resume: bool = False,
+            jobs: int = 1, scheduler: str | None = None) -> dict:
+    """Train the Ex. 3 network once per loss with the plain-NumPy reference; return the summary."""
+    return run_exercise(EX3, config, out_dir, verbose, overwrite, resume, jobs, scheduler)
 
 
 # ----------------------------------------------------------------------------- Ex. 4
@@ -114,21 +128,17 @@ class Ex4Config:
         return quick_config(cls)
 
 
-@records_outputs
-def run_ex4(config: Ex4Config, out_dir, verbose: int = 1, overwrite: bool = False, resume: bool = False) -> dict:
-    """Train Ex. 4 with BGD (and, to compare, SGD at lr and at lr × batch size); return the summary."""
-    started = clock()
-    out, book = start(config, out_dir, overwrite, resume, verbose)
+def _ex4_runs(config: Ex4Config) -> dict:
+    """{run key: settings}: BGD, then (to compare the conventions) SGD at lr and at lr × batch size."""
     arch = _two_layer(config.hidden, "sigmoid", "linear", config.factor)
-
-    def one(key, lr, optimizer):
-        book.train(key, settings("framework", arch, "cce", lr, config.batch_size, config.epochs, config.lam,
-                                 config.seed, optimizer))
-
-    one("bgd", config.lr, "bgd")
+    variants = {"bgd": (config.lr, "bgd")}
     if config.compare_conventions:
-        one("sgd-same-lr", config.lr, "sgd")
-        one("sgd-lr-x-batch", config.lr * config.batch_size, "sgd")
+        variants.update({"sgd-same-lr": (config.lr, "sgd"), "sgd-lr-x-batch": (config.lr * config.batch_size, "sgd")})
+    return {key: settings("framework", arch, "cce", lr, config.batch_size, config.epochs, config.lam, config.seed,
+                          optimizer) for key, (lr, optimizer) in variants.items()}
+
+
+def _ex4_finish(config: Ex4Config, out, book, started: float) -> dict:
     notes = [
         "Trained with the framework: models.Network, Dense(100, sigmoid, factor=1e-2), Dense(10, linear, "
         f"factor=1e-2), losses.CCE(), optimizers.BGD(lr={config.lr:g}, bs={config.batch_size}), "
@@ -140,6 +150,16 @@ def run_ex4(config: Ex4Config, out_dir, verbose: int = 1, overwrite: bool = Fals
                                   "Ex. 4: the practical's lr convention (BGD) against SGD")}
     return finish(out, "ex4", config, book, started, practical=PRACTICAL["ex4"], notes=notes,
                   comparisons=comparisons if config.compare_conventions else {})
+
+
+EX4 = Exercise("ex4", _ex4_runs, _ex4_finish)
+
+
+@records_outputs
+def run_ex4(config: Ex4Config, out_dir, verbose: int = 1, overwrite: bool = False, resume: bool = False,
+            jobs: int = 1, scheduler: str | None = None) -> dict:
+    """Train Ex. 4 with BGD (and, to compare, SGD at lr and at lr × batch size); return the summary."""
+    return run_exercise(EX4, config, out_dir, verbose, overwrite, resume, jobs, scheduler)
 
 
 # ----------------------------------------------------------------------------- Ex. 5
@@ -184,22 +204,26 @@ def _ex5_variants(config: Ex5Config) -> list:
     return variants
 
 
-@records_outputs
-def run_ex5(config: Ex5Config, out_dir, verbose: int = 1, overwrite: bool = False, resume: bool = False) -> dict:
-    """Train ReLU + sigmoid/linear outputs with MSE and CCE: the practical's settings, then the alternatives."""
-    started = clock()
-    out, book = start(config, out_dir, overwrite, resume, verbose)
-    comparisons = {}
+def _ex5_keys(config: Ex5Config, suffix: str) -> list:
+    return [f"relu-{output}-{loss}{suffix}" for output in config.outputs for loss in config.losses]
+
+
+def _ex5_runs(config: Ex5Config) -> dict:
+    """{run key: settings}: the four combinations at the practical's settings, then at the alternatives."""
+    runs = {}
     for suffix, lr, lam in _ex5_variants(config):
-        keys = []
         for output in config.outputs:
+            arch = _two_layer(config.hidden, "relu", output, config.factor)
             for loss in config.losses:
-                key = f"relu-{output}-{loss}{suffix}"
-                arch = _two_layer(config.hidden, "relu", output, config.factor)
-                book.train(key, settings(config.engine, arch, loss, lr, config.batch_size, config.epochs, lam,
-                                         config.seed))
-                keys.append(key)
-        comparisons[f"comparison{suffix}"] = (tuple(keys), f"Ex. 5: ReLU hidden layer, lr {lr:g} (summed), lam {lam:g}")
+                runs[f"relu-{output}-{loss}{suffix}"] = settings(config.engine, arch, loss, lr, config.batch_size,
+                                                                 config.epochs, lam, config.seed)
+    return runs
+
+
+def _ex5_finish(config: Ex5Config, out, book, started: float) -> dict:
+    comparisons = {f"comparison{suffix}": (tuple(_ex5_keys(config, suffix)),
+                                           f"Ex. 5: ReLU hidden layer, lr {lr:g} (summed), lam {lam:g}")
+                   for suffix, lr, lam in _ex5_variants(config)}
     notes = [f"Defaults are the practical's: lr {config.lr:g} on the batch-summed gradient (BGD), batch "
              f"{config.batch_size}, lam {config.lam:g}, {config.epochs} epochs, {config.n_train} training images."]
     if config.alt_lr > 0:
@@ -212,15 +236,26 @@ def run_ex5(config: Ex5Config, out_dir, verbose: int = 1, overwrite: bool = Fals
     return finish(out, "ex5", config, book, started, practical=PRACTICAL["ex5"], notes=notes, comparisons=comparisons)
 
 
+EX5 = Exercise("ex5", _ex5_runs, _ex5_finish)
+
+
+@records_outputs
+def run_ex5(config: Ex5Config, out_dir, verbose: int = 1, overwrite: bool = False, resume: bool = False,
+            jobs: int = 1, scheduler: str | None = None) -> dict:
+    """Train ReLU + sigmoid/linear outputs with MSE and CCE: the practical's settings, then the alternatives."""
+    return run_exercise(EX5, config, out_dir, verbose, overwrite, resume, jobs, scheduler)
+
+
 _EXPERIMENTS = {
-    "ex3": (Ex3Config, run_ex3), "ex4": (Ex4Config, run_ex4), "ex5": (Ex5Config, run_ex5),
-    "ex8": (Ex8Config, run_ex8), "linear": (LinearConfig, run_linear),
+    "ex3": (Ex3Config, run_ex3, EX3), "ex4": (Ex4Config, run_ex4, EX4), "ex5": (Ex5Config, run_ex5, EX5),
+    "ex8": (Ex8Config, run_ex8, EX8), "linear": (LinearConfig, run_linear, LINEAR),
 }
 
 
 def experiment(name: str) -> SimpleNamespace:
-    """The exercise ``name`` ("ex3", "ex4", "ex5", "ex8", "linear") as an object with ``.Config`` and ``.run``."""
+    """The exercise ``name`` ("ex3", "ex4", "ex5", "ex8", "linear") as an object with ``.Config`` and ``.run``
+    (and ``.exercise``, its runs and outputs, which ``neurona reproduce`` schedules run by run)."""
     if name not in _EXPERIMENTS:
         raise ValueError(f"cifar.experiment: name must be one of {', '.join(_EXPERIMENTS)}. Received: name={name!r}")
-    config_cls, run = _EXPERIMENTS[name]
-    return SimpleNamespace(name=name, Config=config_cls, run=run, practical=PRACTICAL[name])
+    config_cls, run, exercise = _EXPERIMENTS[name]
+    return SimpleNamespace(name=name, Config=config_cls, run=run, practical=PRACTICAL[name], exercise=exercise)

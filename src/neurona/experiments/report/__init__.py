@@ -20,15 +20,16 @@ import time
 import traceback
 from pathlib import Path
 
-from ...parallel import InProcess, Task, make_executor
+from ...parallel import make_executor
 from .. import _cifar_data, get
 from .._common import RunInterrupted, prepare_output, records_outputs, write_json, write_text
+from .._cifar_runs import train_task
 from .._output_folder import is_neurona_folder
 from . import drawings, sections
+from .schedule import Schedule
 
 CIFAR = ("ex3", "ex4", "ex5", "ex8", "linear")
 ORDER = ("ex3", "ex4", "ex5", "xor", "parity", "ex8", "linear")  # the practical's numbering, baselines last
-LONGEST_FIRST = ("ex8", "ex5", "parity", "ex3", "ex4", "xor", "linear")  # measured; workers start in this order
 _REPORT_JSON_MAX_BYTES = 16 * 1024 * 1024  # report.json and summary.json are a few kB; far larger is not ours
 
 
@@ -126,29 +127,9 @@ def _exercise_task(params: dict) -> Outcome:
     return _run_one(params["name"], Path(params["out"]), params["quick"], params["download"], params["changes"], 0)
 
 
-def _run_in_parallel(names: list, out: Path, quick: bool, download: bool, changes: dict, executor,
-                     after_each, verbose: int) -> dict:
-    """Each exercise a task on ``executor``, longest first; CIFAR-10 is fetched once, here, before they start."""
-    if download and any(name in CIFAR for name in names):
-        try:
-            from ...datasets import cifar10
-
-            cifar10.fetch(progress=False)
-        except (OSError, ValueError):
-            pass  # the workers do not download; each CIFAR exercise is then skipped with the fix in its message
-    tasks = [Task(name, {"name": name, "out": str(out), "quick": quick, "download": False,
-                         "changes": changes.get(name, {})})
-             for name in sorted(names, key=lambda n: LONGEST_FIRST.index(n) if n in LONGEST_FIRST else -1)]
-    outcomes = {}
-    for done in executor.run(_exercise_task, tasks):
-        name = done.task.key
-        outcomes[name] = done.result if not done.error else Outcome(name, "failed", out / name, message=done.error)
-        if verbose:
-            print(f"== {name}: {outcomes[name].status} in {outcomes[name].seconds:.1f} s ({len(outcomes)}/"
-                  f"{len(tasks)}, {executor.description})", file=sys.stderr, flush=True)
-        if after_each is not None:
-            after_each(outcomes)
-    return outcomes
+def _report_task(params: dict):
+    """One task of the report in a worker (module-level, so it pickles): a CIFAR-10 run, or xor or parity whole."""
+    return train_task(params) if "run" in params else _exercise_task(params)
 
 
 def run_exercises(out: Path, quick: bool = False, download: bool = True, verbose: int = 1,
@@ -158,11 +139,13 @@ def run_exercises(out: Path, quick: bool = False, download: bool = True, verbose
 
     ``earlier`` ({name: Outcome}) are kept as they are; CIFAR-10 is looked for once, and an interruption
     stops the loop. ``after_each(outcomes)`` is called after every exercise (the report saves its state).
-    An ``executor`` other than in-process runs the exercises side by side, each in one worker.
+    An ``executor`` other than in-process trains them side by side: each CIFAR-10 run is a task of its
+    own, xor and parity one each, longest first (see schedule.py).
     """
-    if executor is not None and not isinstance(executor, InProcess):
+    if executor is not None and not executor.in_process:
         todo = [name for name in exercises or ORDER if name not in (earlier or {})]
-        ran = _run_in_parallel(todo, out, quick, download, changes or {}, executor, after_each, verbose)
+        ran = Schedule(_report_task, _config, Outcome).run(todo, out, quick, download, changes or {}, executor,
+                                                           after_each, verbose)
         return {name: (earlier or {}).get(name) or ran[name] for name in exercises or ORDER}
     outcomes, missing_data = {}, None
     for name in exercises or ORDER:
@@ -214,8 +197,9 @@ def reproduce(out_dir="report", quick: bool = False, overwrite: bool = False, ve
             are marked skipped, with the command that fixes it, and the rest still runs.
         exercises: names to run (default all of ``ORDER``); the graphs of exercises 1-2 always are.
         changes: {name: {field: value}} applied on top of each Config (e.g. a tiny run for tests).
-        jobs: worker processes that run exercises side by side (1: one after another, here);
-            ``scheduler`` runs them on that Dask cluster. The numbers are the same either way.
+        jobs: worker processes that train side by side, each CIFAR-10 run a task of its own and xor
+            and parity one each, longest first (1: one after another, here; None: one per usable
+            core); ``scheduler`` runs them on that Dask cluster. The files are the same either way.
 
     Returns:
         The path of report.html.
