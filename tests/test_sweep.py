@@ -140,3 +140,33 @@ def test_an_interrupted_sweep_keeps_what_finished_and_says_so(tmp_path, monkeypa
     assert summary["results"]["interrupted"] == "SIGINT" and summary["results"]["runs_done"] == 2
     assert (tmp_path / "runs.jsonl").read_text().count("\n") == 2
     assert "INTERRUPTED by SIGINT; every run that finished is kept in runs.jsonl" in summary["headline"]
+
+
+def test_ex4_and_ex8_call_the_l2_strength_reg_and_take_lam_as_another_name():
+    config = sweep.Config("ex4", grid={"lr": (1e-4, 3e-4, 1e-3), "reg": (0, 1e-3)}, seeds=1)
+    assert [t.key for t in sweep.tasks(config)[:2]] == ["lr=0.0001,reg=0.0,seed=0", "lr=0.0001,reg=0.001,seed=0"]
+    assert all("lam" not in t.params for t in sweep.tasks(config))
+    assert sweep.Config("ex8", grid={"lam": (0, 1e-3)}).grid == {"reg": (0.0, 1e-3)}
+    with pytest.raises(ValueError, match="lam is another name for reg; give one of them"):
+        sweep.Config("ex4", grid={"reg": (0,), "lam": (1e-3,)})
+
+
+def test_the_issue_s_ex4_sweep_runs_from_the_command_line(tmp_path, monkeypatch, capsys):
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parent / "experiments"))
+    from test_cifar_experiments import write_tiny_cifar
+    from neurona.experiments import _cifar_data
+
+    write_tiny_cifar(tmp_path / "data")
+    monkeypatch.setenv("NEURONA_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    _cifar_data.clear_cache()
+    code = cli.main(["sweep", "ex4", "--grid", "lr=1e-4,3e-4,1e-3", "reg=0,1e-3", "n_train=50", "n_test=20",
+                     "epochs=2", "--seeds", "1", "-j", "1", "-q", "-o", str(tmp_path / "s")])
+    _cifar_data.clear_cache()
+    assert code == 0, capsys.readouterr().err
+    rows = _rows(tmp_path / "s" / "runs.csv")
+    assert [(r["lr"], r["reg"]) for r in rows] == [(lr, reg) for lr in ("0.0001", "0.0003", "0.001")
+                                                   for reg in ("0", "0.001")]
+    assert rows[0]["final_loss"] != rows[1]["final_loss"]  # the penalty is part of the loss: reg reached the run

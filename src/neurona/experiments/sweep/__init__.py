@@ -64,6 +64,7 @@ class Config:
 
     def __post_init__(self):
         defaults = spec(self.experiment)["defaults"]
+        self.grid, self.random = _canonical(self.experiment, self.grid), _canonical(self.experiment, self.random)
         for name in (*self.grid, *self.random):
             if name not in defaults or name == "seed":
                 raise ValueError(f"sweep {self.experiment}: unknown parameter {name!r}. "
@@ -79,6 +80,18 @@ class Config:
                 raise ValueError(f"sweep: {name} must be {kind} int. Received: {name}={value!r}")
         if self.random and not self.samples:
             raise ValueError(f"sweep: random parameters need samples >= 1. Received: samples={self.samples}")
+
+
+def _canonical(experiment: str, given: dict) -> dict:
+    """``given`` with each parameter under its documented name (``lam`` → ``reg`` for ex4 and ex8)."""
+    aliases, named = spec(experiment).get("aliases", {}), {}
+    for name, values in given.items():
+        canonical = aliases.get(name, name)
+        if canonical in named:
+            raise ValueError(f"sweep {experiment}: {name} is another name for {canonical}; give one of them. "
+                             f"Received: {', '.join(given)}")
+        named[canonical] = values
+    return named
 
 
 def _value(text: str):
