@@ -263,18 +263,17 @@ def _train_step(plan: "_Plan", xb: np.ndarray, yb: np.ndarray, epoch: int, step:
         if not math.isfinite(loss_value):
             raise TrainingDiverged(_non_finite_loss(plan, loss_value, out, xb, epoch, step))
         engine.backward()
-    bad = engine.first_bad_gradient()
-    if bad is not None:
-        raise TrainingDiverged(f"the gradient of {bad.name} became NaN or inf at epoch {epoch + 1}, step {step + 1}; "
-                               "try a smaller learning rate (or clipnorm=...)")
-    engine.save_weights()  # the last finite weights, put back if this update overflows
-    with np.errstate(over="ignore", invalid="ignore"):  # an update too large for the dtype is caught below
+        bad = engine.first_bad_gradient()
+        if bad is not None:
+            raise TrainingDiverged(f"the gradient of {bad.name} became NaN or inf at epoch {epoch + 1}, "
+                                   f"step {step + 1}; try a smaller learning rate (or clipnorm=...)")
+        engine.save_weights()  # the last finite weights, put back if this update overflows
         engine.update(len(xb))
-    bad = engine.first_bad_weight()  # finite gradients can still make an update beyond the dtype's range
-    if bad is not None:
-        engine.restore_weights()
-        raise TrainingDiverged(f"the update made {bad.name} NaN or inf at epoch {epoch + 1}, step {step + 1}; "
-                               "try a smaller learning rate (or clipnorm=...)")
+        bad = engine.first_bad_weight()  # finite gradients can still make an update beyond the dtype's range
+        if bad is not None:
+            engine.restore_weights()
+            raise TrainingDiverged(f"the update made {bad.name} NaN or inf at epoch {epoch + 1}, step {step + 1}; "
+                                   "try a smaller learning rate (or clipnorm=...)")
     plan.stepped = True
     return loss_value, out
 

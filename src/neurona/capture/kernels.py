@@ -171,7 +171,7 @@ class _Dense:
         if not skip_activation:
             g = self.activation.backward(g)
         if self.bias_grad is not None:
-            np.sum(g, axis=(0,), out=self.bias_grad)
+            g.sum(axis=(0,), out=self.bias_grad)
         if self.kernel_grad is not None:
             np.matmul(self.x.T, g, out=self.kernel_grad)
         if not input_grad:

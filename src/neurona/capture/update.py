@@ -52,6 +52,7 @@ class FlatState:
             for name, flat in self.slots.items():
                 opt.slots[i][name] = flat.views[i]
         self.grad_of = {id(p): g for p, g in zip(params, self.grads.views)}
+        self.bound_params, self.bound_slots = opt.params, opt.slots
         self.penalties = []  # (penalty, its weight's offset in the flat array), set by use_penalties
         size = self.weights.buffer.size
         middle = (size // 2) & ~15  # a multiple of 16 elements: both halves start on a cache line
@@ -64,11 +65,13 @@ class FlatState:
         self.penalties = [(pen, offset_of[id(pen.weight)]) for pen in penalties if id(pen.weight) in offset_of]
 
     def bound(self) -> bool:
-        """Whether every parameter and slot is still the view it was given (a rebind or load replaces arrays)."""
-        return (list(self.opt.params) == self.params
-                and all(p.data is v for p, v in zip(self.params, self.weights.views))
-                and all(s[name] is flat.views[i] for name, flat in self.slots.items()
-                        for i, s in enumerate(self.opt.slots)))
+        """Whether every parameter and slot is still the view it was given (``opt.bind`` replaces the lists)."""
+        if self.opt.params is not self.bound_params or self.opt.slots is not self.bound_slots:
+            return False
+        for p, view in zip(self.params, self.weights.views):
+            if p.data is not view:
+                return False
+        return True
 
     def _both_halves(self, pool, work) -> list:
         """``work(start, stop)`` on each half, the second in the pool's thread; the results in order."""
