@@ -22,40 +22,63 @@ MAX_EPOCHS = 1000  # fit's epochs; the plan (or a fixed number of epochs) stops 
 class PlannedDecay(schedules.Schedule):
     """Linear warm-up over the first epoch, then a cosine decay to 0 over ``decay_steps``.
 
-    The decay's length is set once the first epoch has been timed (``PlanFromFirstEpoch``);
-    until then the rate stays at ``lr``.
+    The decay's length is set once the first epoch has been timed (``PlanFromFirstEpoch``); until
+    then the rate stays at ``lr``. A plan shortened later (the machine slowed down) restarts the
+    cosine where it stood: from the rate reached at that step down to 0 at the new end, so the rate
+    neither jumps nor stops short. ``restarts`` lists each such (step, decay_steps before it).
     """
 
-    def __init__(self, lr: float, warmup_steps: int, decay_steps: int | None = None):
+    def __init__(self, lr: float, warmup_steps: int, decay_steps: int | None = None, restarts=()):
         self.lr, self.warmup_steps, self.decay_steps = lr, warmup_steps, decay_steps
+        self.restarts = [(int(step), int(before)) for step, before in restarts]
 
     def at(self, step):
         if step < self.warmup_steps:
             return self.lr * (step + 1) / self.warmup_steps
         if not self.decay_steps:
             return self.lr
-        progress = min(step - self.warmup_steps, self.decay_steps) / self.decay_steps
-        return self.lr * 0.5 * (1 + math.cos(math.pi * progress))
+        start, rate = self.warmup_steps, self.lr
+        for restart, before in self.restarts:
+            end = self.warmup_steps + before
+            if step < restart:
+                return _cosine(rate, step - start, end - start)
+            start, rate = restart, _cosine(rate, restart - start, end - start)
+        return _cosine(rate, step - start, self.warmup_steps + self.decay_steps - start)
+
+    def shorten(self, step: int, decay_steps: int) -> None:
+        """From ``step`` on, decay from the current rate to 0 over what is left of ``decay_steps``."""
+        self.restarts.append((step, self.decay_steps))
+        self.decay_steps = decay_steps
 
     def get_config(self):
-        return {"lr": self.lr, "warmup_steps": self.warmup_steps, "decay_steps": self.decay_steps}
+        return {"lr": self.lr, "warmup_steps": self.warmup_steps, "decay_steps": self.decay_steps,
+                "restarts": [list(r) for r in self.restarts]}
+
+
+def _cosine(rate: float, done: int, length: int) -> float:
+    """Half a cosine from ``rate`` to 0 over ``length`` steps, ``done`` of them done."""
+    return rate * 0.5 * (1 + math.cos(math.pi * min(done, length) / max(length, 1)))
 
 
 class PlanFromFirstEpoch(callbacks.Callback):
     """Times the first epoch, fixes the number of epochs the budget allows, and stops training after them.
 
-    The plan is written to ``plan.json`` (and read back on --resume), so a resumed run follows the same
+    After each later epoch it checks the pace: if the machine slowed down so that the plan would
+    overrun the budget by more than 5%, it shortens the plan to the epochs that still fit (at the
+    pace so far) and restarts the decay from where it stands. The plan is written to ``plan.json``
+    (and read back on --resume, where it is followed as written), so a resumed run follows the same
     schedule; ``Config.epochs`` fixes it instead, for a run that the seed alone decides bit for bit.
     The plan is at least 2 epochs (warm-up, then decay): where one epoch takes more than half the
     budget, the run overruns it.
     """
 
     def __init__(self, schedule: PlannedDecay, steps_per_epoch: int, budget_seconds: float, path: Path,
-                 epochs: int | None = None):
+                 epochs: int | None = None, restarts=()):
         self.schedule, self.steps_per_epoch, self.budget, self.path = schedule, steps_per_epoch, budget_seconds, path
-        self.epochs, self.first_epoch_seconds = None, None
+        self.epochs, self.first_epoch_seconds, self.timed = None, None, False
         if epochs is not None:
             self._fix(epochs)
+            self.schedule.restarts = [tuple(r) for r in restarts]
 
     def _fix(self, epochs: int) -> None:
         self.epochs = epochs
@@ -65,19 +88,41 @@ class PlanFromFirstEpoch(callbacks.Callback):
         self.started = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs):
+        elapsed = time.perf_counter() - self.started
         if self.epochs is None:
-            self.first_epoch_seconds = time.perf_counter() - self.started
-            self._fix(max(2, min(MAX_EPOCHS, int(self.budget // self.first_epoch_seconds))))
-            _common.write_json(self.path, {"epochs": self.epochs, "first_epoch_seconds": self.first_epoch_seconds,
-                                           "budget_seconds": self.budget})
+            self.first_epoch_seconds, self.timed = elapsed, True
+            self._fix(max(2, min(MAX_EPOCHS, int(self.budget // elapsed))))
+            self._write()
+        elif self.timed and epoch + 1 < self.epochs:
+            self._keep_pace(epoch + 1, elapsed)
         if epoch + 1 >= self.epochs:
             self.model.stop_training = True
 
+    def _keep_pace(self, done: int, elapsed: float) -> None:
+        pace = elapsed / done
+        if elapsed + (self.epochs - done) * pace <= 1.05 * self.budget:
+            return
+        epochs = max(done + 1, done + int((self.budget - elapsed) // pace))
+        if epochs < self.epochs:
+            step = done * self.steps_per_epoch
+            self.schedule.shorten(step, max(epochs - 1, 1) * self.steps_per_epoch)
+            self.epochs = epochs
+            self._write()
 
-def planned_epochs(config, plan_path: Path, resume: bool) -> int | None:
-    """``config.epochs`` if fixed; on --resume the plan.json of the interrupted run; else None (time the first epoch)."""
+    def _write(self) -> None:
+        _common.write_json(self.path, {"epochs": self.epochs, "first_epoch_seconds": self.first_epoch_seconds,
+                                       "budget_seconds": self.budget,
+                                       "restarts": [list(r) for r in self.schedule.restarts]})
+
+
+def saved_plan(config, plan_path: Path, resume: bool) -> dict:
+    """``config.epochs`` if fixed; on --resume the plan.json of the interrupted run; else no plan (time the first epoch).
+
+    Returns the keyword arguments ``epochs`` and ``restarts`` of PlanFromFirstEpoch.
+    """
     if config.epochs is not None:
-        return config.epochs
+        return {"epochs": config.epochs}
     if resume and plan_path.exists():
-        return int(json.loads(plan_path.read_text())["epochs"])
-    return None
+        plan = json.loads(plan_path.read_text())
+        return {"epochs": int(plan["epochs"]), "restarts": [tuple(r) for r in plan.get("restarts", [])]}
+    return {}

@@ -16,7 +16,7 @@ from .. import layers, losses, models, optimizers
 from ..datasets import cifar10
 from ..datasets.preprocessing import Standardizer, flatten
 from . import _common
-from ._budget import MAX_EPOCHS, PlanFromFirstEpoch, PlannedDecay, planned_epochs
+from ._budget import MAX_EPOCHS, PlanFromFirstEpoch, PlannedDecay, saved_plan
 from ._common import records_outputs
 
 
@@ -75,7 +75,7 @@ def run(config: Config, out_dir, verbose: int = 1, overwrite: bool = False, resu
         checkpoint.unlink(missing_ok=True)
     schedule = PlannedDecay(config.lr, warmup_steps=steps_per_epoch)
     plan = PlanFromFirstEpoch(schedule, steps_per_epoch, config.max_minutes * 60, plan_path,
-                              planned_epochs(config, plan_path, resume))
+                              **saved_plan(config, plan_path, resume))
     model = build_model(config)
     train_started = time.perf_counter()
     history = model.fit(x_train, y_train, test_data=(x_test, y_test), epochs=MAX_EPOCHS, loss=losses.CCE(),
