@@ -147,7 +147,8 @@ class RunBook:
         signal_name, during = self.interrupted["interrupted"], self.interrupted.get("run")
         results = {"interrupted": signal_name, "runs_completed": sorted(self._records)}
         where = f"during run {during}; finished runs and its last epoch are kept" if during else \
-            f"after {len(self._records)} of {len(self.runs)} runs; they are kept, with each unfinished run's last epoch"
+            (f"after {len(self._records)} of {len(self.runs)} runs finished; those and each unfinished run's last "
+             "epoch are kept")
         if during:
             results["interrupted_run"] = during
         write_json(self.out / "summary.json", {"results": results, "headline": [
