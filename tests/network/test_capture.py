@@ -324,7 +324,7 @@ def test_the_update_split_across_two_threads_gives_the_eager_numbers(monkeypatch
     # inside the first kernel, so a penalty and a parameter straddle it)
     from neurona.capture import update
     monkeypatch.setattr(update, "_PARALLEL_SIZE", 16)
-    monkeypatch.setattr(update, "_cores", lambda: 2)
+    monkeypatch.setattr(update, "spare_core", lambda: True)
     x, y = _data()
     _same_run(monkeypatch, capfd, _mlp("relu"), x, y, loss="cce", opt=opt(), reg=regularizers.L2(1e-2))
 
@@ -336,7 +336,7 @@ def test_a_non_finite_value_in_either_half_is_found_and_named(monkeypatch, where
     from neurona import Tensor
     from neurona.capture import update
     monkeypatch.setattr(update, "_PARALLEL_SIZE", 16)
-    monkeypatch.setattr(update, "_cores", lambda: 2)
+    monkeypatch.setattr(update, "spare_core", lambda: True)
     params = [Tensor(np.ones(shape, np.float32), requires_grad=True, name=f"p{i}")
               for i, shape in enumerate([(6, 10), (5, 10), (7,)])]
     opt = optimizers.SGD(lr=0.1).bind(params)
@@ -369,3 +369,30 @@ class _Pool:
     def submit(self, fn, *args):
         result = fn(*args)
         return type("Done", (), {"result": lambda self: result})()
+
+
+@pytest.mark.parametrize("env, cores, spare", [
+    ({}, 2, False),  # the BLAS on every core: helper threads would contend with its threads
+    ({"OPENBLAS_NUM_THREADS": "1"}, 2, True),
+    ({"OMP_NUM_THREADS": "1"}, 1, False),  # no second core
+    ({"OPENBLAS_NUM_THREADS": "1", "NEURONA_WORKER": "1"}, 2, False),  # a worker: the other cores are the others'
+    ({"MKL_NUM_THREADS": "2"}, 4, False),
+])
+def test_helper_threads_only_where_a_core_is_spare(monkeypatch, env, cores, spare):
+    from neurona.capture import update
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NEURONA_WORKER"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(update, "_cores", lambda: cores)
+    assert update.spare_core() is spare
+
+
+def test_a_prefetched_epoch_gives_the_eager_numbers(monkeypatch, capfd):
+    # the batch after this one is gathered in a thread while this step runs (forced on a small batch)
+    from neurona.capture import step
+    monkeypatch.setattr(step, "spare_core", lambda: True)
+    monkeypatch.setattr(step, "_PREFETCH_BYTES", 1)
+    x, y = _data()
+    _same_run(monkeypatch, capfd, _mlp("tanh", extra=[lambda: layers.Dropout(0.3)]), x, y, loss="cce",
+              opt=optimizers.Adam(lr=1e-2))

@@ -14,11 +14,11 @@ import numpy as np
 from .. import layers, optimizers
 from . import heads
 from .kernels import Unsupported, layer_kernel
-from .update import FlatState
+from .update import FlatState, spare_core
 
 
-# Batches of at least this many bytes are gathered in a thread while the step before runs: NumPy's take
-# releases the GIL, and the gather (random rows of a big array) is memory-bound work the step need not wait for.
+# With a spare core, batches of at least this many bytes are gathered in a thread while the step before runs:
+# NumPy's take releases the GIL, and the gather (random rows of a big array) is memory-bound work.
 _PREFETCH_BYTES = 1 << 18
 
 
@@ -123,9 +123,10 @@ class CapturedStep:
 
     # ----- the step, as training drives it -----
     def batches(self, x: np.ndarray, y: np.ndarray, order: np.ndarray, batch_size: int):
-        """(rows, x rows, y rows) per step; a big batch's rows are gathered in a thread during the step before."""
+        """(rows, x rows, y rows) per step; with a spare core, a big batch's rows are gathered in a thread
+        during the step before."""
         starts = range(0, len(x), batch_size)
-        prefetch = batch_size * x[:1].nbytes >= _PREFETCH_BYTES and len(starts) > 1
+        prefetch = batch_size * x[:1].nbytes >= _PREFETCH_BYTES and len(starts) > 1 and spare_core()
         pending = None
         try:
             for k, start in enumerate(starts):

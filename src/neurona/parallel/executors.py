@@ -86,6 +86,7 @@ def _worker_init(threads: int) -> None:
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     limit_blas_threads(threads)
+    os.environ["NEURONA_WORKER"] = "1"  # the cores are the workers': a captured step starts no helper threads
 
 
 class InProcess:
