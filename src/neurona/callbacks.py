@@ -83,6 +83,7 @@ class Callback(_state.Stateful):
     """
 
     model = None
+    planned_epochs = None  # a callback that will end training after a known number of epochs says so here
 
     def get_config(self) -> dict:
         return {}
@@ -139,14 +140,27 @@ class ProgressBar(Callback):
     """A progress bar over epochs with the latest loss and accuracy (tqdm if installed, else text lines).
 
     Epochs with many steps also get an inner bar with the running loss and accuracy. A resumed
-    run's bar starts at ``initial``, the epochs already done.
+    run's bar starts at ``initial``, the epochs already done. Where one of ``plans`` (callbacks)
+    knows the epoch it will stop training after (``planned_epochs``), that is the bar's total.
     """
 
-    def __init__(self, epochs: int, name: str | None = None, stream=None, initial: int = 0):
+    def __init__(self, epochs: int, name: str | None = None, stream=None, initial: int = 0, plans=()):
         self.epochs, self.name, self.stream, self.initial = epochs, name, stream or sys.stderr, initial
+        self.plans = list(plans)
         self._bar = self._inner = None
 
+    def _follow_plans(self) -> None:
+        planned = [cb.planned_epochs for cb in self.plans if cb.planned_epochs is not None]
+        total = min([self.epochs, *planned])
+        if total != self.epochs:
+            self.epochs = total
+            if self._bar is not None:
+                self._bar.total = total
+            else:
+                self._every = max(1, math.ceil(total / 20))
+
     def on_train_begin(self):
+        self.epochs = min([self.epochs, *(cb.planned_epochs for cb in self.plans if cb.planned_epochs is not None)])
         try:
             from tqdm.auto import tqdm
         except ImportError:
@@ -170,6 +184,7 @@ class ProgressBar(Callback):
         if self._inner is not None:
             self._inner.close()
             self._inner = None
+        self._follow_plans()
         if self._tqdm is None:
             if (epoch + 1) % self._every == 0 or epoch + 1 == self.epochs:
                 print(f"{self.name or 'fit'} epoch {epoch + 1}/{self.epochs}  {_format(logs)}", file=self.stream)

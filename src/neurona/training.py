@@ -105,7 +105,7 @@ def fit(model, x, y=None, test_data=None, epochs: int = 1, loss=None, opt=None, 
         return history
     hooks = CallbackList(list(user_callbacks.callbacks), model)
     if verbose:
-        hooks.append(ProgressBar(epochs, name, initial=min(run.epochs_done, epochs)))
+        hooks.append(ProgressBar(epochs, name, initial=min(run.epochs_done, epochs), plans=user_callbacks.callbacks))
         hooks.callbacks[-1].on_train_begin()
     save = None if checkpoint is None else lambda: checkpoints.save(
         checkpoint, _signature(model, plan, user_callbacks, x, y, test, epochs),

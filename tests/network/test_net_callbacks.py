@@ -141,6 +141,32 @@ def test_without_tqdm_the_progress_is_printed_as_lines(monkeypatch, capfd):
     assert lines[-1].startswith("plain epoch 40/40")
 
 
+class _StopAt(callbacks.Callback):
+    """Stops training after ``at`` epochs, a number it only knows once the first epoch has ended."""
+
+    def __init__(self, at):
+        self.at = at
+
+    def on_epoch_end(self, epoch, logs):
+        self.planned_epochs = self.at
+        if epoch + 1 >= self.at:
+            self.model.stop_training = True
+
+
+def test_the_bar_counts_to_the_epochs_a_callback_plans(capfd):
+    mlp((3, 3), seed=0).fit(X, LABELS, epochs=1000, loss="cce", name="planned", seed=0, callbacks=[_StopAt(3)])
+    err = capfd.readouterr().err
+    assert "3/3" in err and "/1000" not in err.splitlines()[-1].split("\r")[-1]
+
+
+def test_without_tqdm_the_lines_count_to_the_planned_epochs(monkeypatch, capfd):
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    mlp((3, 3), seed=0).fit(X, LABELS, epochs=1000, loss="cce", name="plain", seed=0, callbacks=[_StopAt(40)])
+    lines = capfd.readouterr().err.splitlines()
+    # the first line is printed before the plan is known (epoch 1 of 1000 would not be); then every 2 of 40
+    assert lines[-1].startswith("plain epoch 40/40") and all("/1000" not in line for line in lines[1:])
+
+
 # ----- History.plot -----
 def test_history_plot_writes_a_png(tmp_path):
     pytest.importorskip("matplotlib")

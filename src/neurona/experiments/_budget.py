@@ -80,6 +80,11 @@ class PlanFromFirstEpoch(callbacks.Callback):
             self._fix(epochs)
             self.schedule.restarts = [tuple(r) for r in restarts]
 
+    @property
+    def planned_epochs(self):
+        """The epochs the plan trains (None until the first epoch is timed); the progress bar's total."""
+        return self.epochs
+
     def _fix(self, epochs: int) -> None:
         self.epochs = epochs
         self.schedule.decay_steps = max(epochs - 1, 1) * self.steps_per_epoch
