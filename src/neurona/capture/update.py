@@ -35,17 +35,27 @@ def spare_core() -> bool:
 
 
 class _Flat:
-    """Arrays of one dtype stored end to end in one buffer; ``views`` are the arrays, in place."""
+    """Arrays of one dtype stored end to end in one buffer; ``views`` are the arrays, in place.
 
-    def __init__(self, arrays: list, dtype):
-        self.buffer = np.empty(sum(a.size for a in arrays), dtype)
+    ``move(i, view)`` hands each view to its owner as soon as it holds the array's values, so the
+    old array is freed before the next is copied: moving never holds two copies of the model.
+    """
+
+    def __init__(self, shapes: list, dtype, get=None, move=None):
+        self.buffer = np.empty(sum(int(np.prod(shape)) for shape in shapes), dtype)
         self.views, self.offsets, start = [], [], 0
-        for a in arrays:
-            view = self.buffer[start:start + a.size].reshape(a.shape)
-            np.copyto(view, a)
+        for i, shape in enumerate(shapes):
+            size = int(np.prod(shape))
+            view = self.buffer[start:start + size].reshape(shape)
+            if get is None:
+                view[...] = 0
+            else:
+                np.copyto(view, get(i))
+            if move is not None:
+                move(i, view)
             self.views.append(view)
             self.offsets.append(start)
-            start += a.size
+            start += size
 
 
 class FlatState:
@@ -53,15 +63,14 @@ class FlatState:
 
     def __init__(self, params: list, opt, dtype):
         self.params, self.opt = params, opt
-        self.weights = _Flat([p.data for p in params], dtype)
-        self.grads = _Flat([np.zeros_like(p.data) for p in params], dtype)
+        shapes = [p.shape for p in params]
+        self.weights = _Flat(shapes, dtype, lambda i: params[i].data, lambda i, v: setattr(params[i], "data", v))
+        self.grads = _Flat(shapes, dtype, move=lambda i, v: setattr(params[i], "grad", v))
         self.previous = np.empty_like(self.weights.buffer)
-        names = list(opt.slots[0]) if opt.slots else []
-        self.slots = {name: _Flat([s[name] for s in opt.slots], dtype) for name in names}
-        for i, p in enumerate(params):
-            p.data, p.grad = self.weights.views[i], self.grads.views[i]
-            for name, flat in self.slots.items():
-                opt.slots[i][name] = flat.views[i]
+        self.slots = {}
+        for name in list(opt.slots[0]) if opt.slots else []:
+            self.slots[name] = _Flat(shapes, dtype, lambda i, n=name: opt.slots[i][n],
+                                     lambda i, v, n=name: opt.slots[i].__setitem__(n, v))
         self.grad_of = {id(p): g for p, g in zip(params, self.grads.views)}
         self.bound_params, self.bound_slots = opt.params, opt.slots
         self.penalties = []  # (penalty, its weight's offset in the flat array), set by use_penalties
