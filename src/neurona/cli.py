@@ -214,8 +214,9 @@ def _build_parser() -> tuple:
     parser.add_argument("--version", action="version", version=f"neurona {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    graph = sub.add_parser("graph", help="draw or tabulate the computational graphs of exercises 1 and 2")
-    graph.add_argument("exercise", choices=["ex1", "ex2"])
+    graph = sub.add_parser("graph", help="draw or tabulate the computational graphs of exercises 1 and 2, "
+                           "or of one training step of a small conv net (cnn)")
+    graph.add_argument("exercise", choices=["ex1", "ex2", "cnn"])
     graph.add_argument("--activation", default=None, choices=ACTIVATIONS, help="ex1 only (default sigmoid)")
     graph.add_argument("--decompose", action="store_true", help="ex1: draw the activation as elementary ops")
     graph.add_argument("-o", "--output", default=None, type=path_text,

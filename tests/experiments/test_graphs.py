@@ -166,3 +166,10 @@ def test_run_validates_its_arguments():
 def test_run_tabulates_the_conv_net():
     text = run("cnn")
     assert text.startswith("A small conv net: Conv2D(4, 3x3, same)") and "conv2d" in text and "loss" in text
+
+
+def test_the_cli_draws_the_conv_net(tmp_path, capsys):
+    from neurona import cli
+    assert cli.main(["graph", "cnn", "-o", str(tmp_path / "cnn.dot")]) == 0
+    assert "Wrote the graph to" in capsys.readouterr().out
+    assert "conv2d" in (tmp_path / "cnn.dot").read_text()
