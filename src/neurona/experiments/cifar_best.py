@@ -27,6 +27,7 @@ class Config:
     hidden: tuple = (1024, 512)
     dropout: float = 0.3
     flip: bool = True
+    crop: int = 0  # RandomCrop padding (0: none): each image shifted by up to this many pixels
     lr: float = 1e-3
     epochs: int | None = None  # None: as many as max_minutes allows, from the first epoch's speed
     batch_size: int = 256
@@ -41,8 +42,10 @@ class Config:
 
 
 def build_model(config: Config) -> models.Network:
-    """Flip (training only) → [Dense(He, ReLU) → Dropout] per hidden width → Dense(10) scores."""
+    """[Crop] and flip (training only) → [Dense(He, ReLU) → Dropout] per hidden width → Dense(10) scores."""
     model = models.Network(seed=config.seed)
+    if config.crop:
+        model.add(layers.RandomCrop(config.crop, image_shape=(32, 32, 3)))
     if config.flip:
         model.add(layers.RandomFlip((32, 32, 3)))
     for units in config.hidden:
