@@ -46,9 +46,14 @@ def test_a_slowdown_shortens_the_plan_and_restarts_the_decay_where_it_stood(tmp_
     assert schedule(40) == pytest.approx(rate * 0.5 * (1 + math.cos(math.pi * 20 / 40)))  # 20 of the 40 left
     assert schedule(60) == 0.0
     assert json.loads((tmp_path / "p.json").read_text())["restarts"] == [[20, 90]]
-    for epoch in range(2, 6):
-        plan.on_epoch_end(epoch, {})  # at 20 s per epoch, 6 epochs end at 110 s: within 5%, no new restart
-    assert plan.epochs == 6 and plan.model.stop_training
+    plan.on_epoch_end(2, {})  # 50 s for 3 epochs: 3 more at that pace end at 100 s, within the budget
+    assert plan.epochs == 6
+    plan.on_epoch_end(3, {})  # 70 s for 4: 2 more would end at 105 s; 30 s left fit one (17.5 s each)
+    assert plan.epochs == 5 and schedule.restarts == [(20, 90), (40, 50)]
+    assert schedule(40) == pytest.approx(rate * 0.5 * (1 + math.cos(math.pi * 20 / 40)))  # no jump at the restart
+    assert schedule(50) == 0.0
+    plan.on_epoch_end(4, {})
+    assert plan.model.stop_training
 
 
 def test_a_resumed_run_follows_the_written_plan_restarts_included(tmp_path, monkeypatch):

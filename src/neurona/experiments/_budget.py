@@ -64,8 +64,8 @@ class PlanFromFirstEpoch(callbacks.Callback):
     """Times the first epoch, fixes the number of epochs the budget allows, and stops training after them.
 
     After each later epoch it checks the pace: if the machine slowed down so that the plan would
-    overrun the budget by more than 5%, it shortens the plan to the epochs that still fit (at the
-    pace so far) and restarts the decay from where it stands. The plan is written to ``plan.json``
+    overrun the budget, it shortens the plan to the epochs that still fit (at the pace so far) and
+    restarts the decay from where it stands. The plan is written to ``plan.json``
     (and read back on --resume, where it is followed as written), so a resumed run follows the same
     schedule; ``Config.epochs`` fixes it instead, for a run that the seed alone decides bit for bit.
     The plan is at least 2 epochs (warm-up, then decay): where one epoch takes more than half the
@@ -105,7 +105,7 @@ class PlanFromFirstEpoch(callbacks.Callback):
 
     def _keep_pace(self, done: int, elapsed: float) -> None:
         pace = elapsed / done
-        if elapsed + (self.epochs - done) * pace <= 1.05 * self.budget:
+        if elapsed + (self.epochs - done) * pace <= self.budget:
             return
         epochs = max(done + 1, done + int((self.budget - elapsed) // pace))
         if epochs < self.epochs:
