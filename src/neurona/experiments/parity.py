@@ -27,7 +27,7 @@ from .._files import atomic_write
 from .._signals import StopOnSignal
 from ..datasets import synthetic
 from ..parallel import Task, make_executor
-from ._common import (history_stats, prepare_output, records_outputs, run_summary, stop_requested,
+from ._common import (history_stats, prepare_output, records_outputs, run_summary, stop_requested, warm_up_plotting,
                       write_history_csv, write_json, write_text)
 from .xor import epochs_to_perfect, progress_bar, summarize_seeds, train
 
@@ -335,6 +335,7 @@ def run(config: Config | None = None, out_dir="runs/parity", verbose: int = 1, o
     executor = make_executor(jobs, scheduler)
     out = prepare_output(out_dir, overwrite=overwrite, resume=resume)
     with StopOnSignal() as stop, executor:  # a signal while the results are written is deferred until they are
+        warm_up_plotting(executor)
         return _train_and_write(config, out, verbose, resume, stop, started, executor)
 
 

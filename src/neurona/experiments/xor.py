@@ -22,7 +22,7 @@ from .. import layers, losses, models, optimizers
 from .._signals import StopOnSignal
 from ..datasets import synthetic
 from ..parallel import Task, make_executor
-from ._common import (history_stats, prepare_output, records_outputs, run_summary, stop_requested,
+from ._common import (history_stats, prepare_output, records_outputs, run_summary, stop_requested, warm_up_plotting,
                       write_history_csv, write_json, write_text)
 
 # name → description; "B" joins the network's input to the hidden layer's output before the output layer.
@@ -266,6 +266,7 @@ def run(config: Config | None = None, out_dir="runs/xor", verbose: int = 1, over
     executor = make_executor(jobs, scheduler)
     out = prepare_output(out_dir, overwrite=overwrite, resume=resume)
     with StopOnSignal() as stop, executor:  # a signal while the results are written is deferred until they are
+        warm_up_plotting(executor)
         return _train_and_write(config, out, verbose, stop, started, executor)
 
 
