@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from neurona import models
-from neurona.experiments import cifar_cnn, get
+from neurona.experiments import _budget, cifar_cnn, get
 
 
 @pytest.fixture
@@ -48,10 +48,10 @@ def test_the_same_seed_gives_the_same_weights_bit_for_bit(tiny, tmp_path):
 
 
 def test_the_plan_fits_the_budget_measured_on_the_first_epoch(tmp_path, monkeypatch):
-    schedule = cifar_cnn.PlannedDecay(1.0, warmup_steps=10)
-    plan = cifar_cnn.PlanFromFirstEpoch(schedule, steps_per_epoch=10, budget_seconds=35.0, path=tmp_path / "p.json")
+    schedule = _budget.PlannedDecay(1.0, warmup_steps=10)
+    plan = _budget.PlanFromFirstEpoch(schedule, steps_per_epoch=10, budget_seconds=35.0, path=tmp_path / "p.json")
     clock = iter([100.0, 110.0, 120.0, 130.0])  # 10 s per epoch: 35 s allow 3 epochs
-    monkeypatch.setattr(cifar_cnn.time, "perf_counter", lambda: next(clock))
+    monkeypatch.setattr(_budget.time, "perf_counter", lambda: next(clock))
     plan.model = type("M", (), {"stop_training": False})()
     plan.on_train_begin()
     plan.on_epoch_end(0, {})

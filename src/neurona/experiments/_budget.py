@@ -13,7 +13,7 @@ import math
 import time
 from pathlib import Path
 
-from .. import callbacks, schedules
+from .. import callbacks, losses, optimizers, schedules
 from . import _common
 
 MAX_EPOCHS = 1000  # fit's epochs; the plan (or a fixed number of epochs) stops the run long before
@@ -131,3 +131,41 @@ def saved_plan(config, plan_path: Path, resume: bool) -> dict:
         plan = json.loads(plan_path.read_text())
         return {"epochs": int(plan["epochs"]), "restarts": [tuple(r) for r in plan.get("restarts", [])]}
     return {}
+
+
+def train_within_budget(config, out_dir, *, name: str, title: str, minutes: float, model, data, verbose: int,
+                        overwrite: bool, resume: bool) -> dict:
+    """One CIFAR-10 run sized by the first epoch (cifar-best, cifar-cnn): Adam on the planned decay, CCE,
+    a checkpoint every epoch; writes model.npz, curves.png, history.csv, plan.json and summary.json.
+
+    ``model`` and ``data`` build the network and load ``((x_train, y_train), (x_test, y_test))`` from ``config``
+    (which gives ``lr``, ``batch_size``, ``seed`` and ``epochs``); ``minutes`` is the training budget.
+    """
+    started = time.perf_counter()
+    out = Path(_common.prepare_output(out_dir, overwrite=overwrite, resume=resume))
+    (x_train, y_train), (x_test, y_test) = data(config)
+    steps_per_epoch = -(-len(x_train) // config.batch_size)
+    checkpoint, plan_path = out / "checkpoint.npz", out / "plan.json"
+    if not resume:
+        checkpoint.unlink(missing_ok=True)
+    schedule = PlannedDecay(config.lr, warmup_steps=steps_per_epoch)
+    plan = PlanFromFirstEpoch(schedule, steps_per_epoch, minutes * 60, plan_path,
+                              **saved_plan(config, plan_path, resume))
+    network = model(config)
+    train_started = time.perf_counter()
+    history = network.fit(x_train, y_train, test_data=(x_test, y_test), epochs=MAX_EPOCHS, loss=losses.CCE(),
+                          opt=optimizers.Adam(lr=schedule), batch_size=config.batch_size, verbose=verbose,
+                          seed=config.seed, name=name, callbacks=[plan], checkpoint=checkpoint)
+    train_seconds = time.perf_counter() - train_started
+    network.save(out / "model.npz")
+    history.plot(out / "curves.png", title=title)
+    _common.write_history_csv(out / "history.csv", {name: history})
+    stats = _common.history_stats(history)
+    results = {**stats, "train_seconds": round(train_seconds, 1), "planned_epochs": plan.epochs,
+               "first_epoch_seconds": plan.first_epoch_seconds,
+               "parameters": sum(p.size for p in network.parameters), "interrupted": history.interrupted}
+    summary = _common.run_summary(config, results, started)
+    summary["headline"] = [f"test accuracy {stats.get('final_val_accuracy', float('nan')):.1%} after "
+                           f"{stats['epochs']} epochs ({train_seconds / 60:.1f} min of training)"]
+    _common.write_json(out / "summary.json", summary)
+    return summary

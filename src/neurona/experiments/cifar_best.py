@@ -7,16 +7,13 @@ completes within ``max_minutes`` on any machine: a slower one trains fewer epoch
 from __future__ import annotations
 
 import dataclasses
-import time
-from pathlib import Path
 
 import numpy as np
 
-from .. import layers, losses, models, optimizers
+from .. import layers, models
 from ..datasets import cifar10
 from ..datasets.preprocessing import Standardizer, flatten
-from . import _common
-from ._budget import MAX_EPOCHS, PlanFromFirstEpoch, PlannedDecay, saved_plan
+from ._budget import train_within_budget
 from ._common import records_outputs
 
 
@@ -68,32 +65,7 @@ def load_data(config: Config) -> tuple:
 
 @records_outputs
 def run(config: Config, out_dir, verbose: int = 1, overwrite: bool = False, resume: bool = False) -> dict:
-    """Train, evaluate on the test set, and write the curves, history.csv, summary.json and model.npz."""
-    started = time.perf_counter()
-    out = _common.prepare_output(out_dir, overwrite=overwrite, resume=resume)
-    (x_train, y_train), (x_test, y_test) = load_data(config)
-    steps_per_epoch = -(-len(x_train) // config.batch_size)
-    checkpoint, plan_path = Path(out) / "checkpoint.npz", Path(out) / "plan.json"
-    if not resume:
-        checkpoint.unlink(missing_ok=True)
-    schedule = PlannedDecay(config.lr, warmup_steps=steps_per_epoch)
-    plan = PlanFromFirstEpoch(schedule, steps_per_epoch, config.max_minutes * 60, plan_path,
-                              **saved_plan(config, plan_path, resume))
-    model = build_model(config)
-    train_started = time.perf_counter()
-    history = model.fit(x_train, y_train, test_data=(x_test, y_test), epochs=MAX_EPOCHS, loss=losses.CCE(),
-                        opt=optimizers.Adam(lr=schedule), batch_size=config.batch_size, verbose=verbose,
-                        seed=config.seed, name="cifar-best", callbacks=[plan], checkpoint=checkpoint)
-    train_seconds = time.perf_counter() - train_started
-    model.save(Path(out) / "model.npz")
-    history.plot(Path(out) / "curves.png", title="CIFAR-10, best plain MLP")
-    _common.write_history_csv(Path(out) / "history.csv", {"cifar-best": history})
-    stats = _common.history_stats(history)
-    results = {**stats, "train_seconds": round(train_seconds, 1), "planned_epochs": plan.epochs,
-               "first_epoch_seconds": plan.first_epoch_seconds,
-               "parameters": sum(p.size for p in model.parameters), "interrupted": history.interrupted}
-    summary = _common.run_summary(config, results, started)
-    summary["headline"] = [f"test accuracy {stats.get('final_val_accuracy', float('nan')):.1%} after "
-                           f"{stats['epochs']} epochs ({train_seconds / 60:.1f} min of training)"]
-    _common.write_json(Path(out) / "summary.json", summary)
-    return summary
+    """Train, evaluate on the test set, and write the curves, history.csv, plan.json, summary.json and model.npz."""
+    return train_within_budget(config, out_dir, name="cifar-best", title="CIFAR-10, best plain MLP",
+                               minutes=config.max_minutes, model=build_model, data=load_data, verbose=verbose,
+                               overwrite=overwrite, resume=resume)
