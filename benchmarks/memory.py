@@ -86,10 +86,10 @@ def run_xor(epochs: int) -> dict:
 
 def run_cifar(epochs: int, n_train: int) -> dict:
     """The W1 network (3072-100-10) on the first ``n_train`` standardized CIFAR-10 training images."""
-    from neurona.experiments import _cifar_data
+    from neurona.experiments.cifar import data as cifar_data
 
     loaded = time.perf_counter()
-    data = _cifar_data.prepare(n_train, 1000, download=False)
+    data = cifar_data.prepare(n_train, 1000, download=False)
     load_seconds = time.perf_counter() - loaded
     after_load = _status_kb("VmRSS") / _MB
     model = models.Network(seed=0)

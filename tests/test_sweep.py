@@ -156,7 +156,7 @@ def test_the_issue_s_ex4_sweep_runs_from_the_command_line(tmp_path, monkeypatch,
 
     monkeypatch.syspath_prepend(str(Path(__file__).parent / "experiments"))
     from test_cifar_experiments import write_tiny_cifar
-    from neurona.experiments import _cifar_data
+    from neurona.experiments.cifar import data as _cifar_data
 
     write_tiny_cifar(tmp_path / "data")
     monkeypatch.setenv("NEURONA_DATA", str(tmp_path / "data"))

@@ -14,7 +14,8 @@ import pytest
 
 from neurona import layers, losses, models, reference, regularizers
 from neurona.autodiff import Tensor
-from neurona.experiments import _cifar_data, cifar, get
+from neurona.experiments import cifar, get
+from neurona.experiments.cifar import data as _cifar_data
 
 N_TRAIN, N_TEST = 50, 20
 TINY = {"n_train": N_TRAIN, "n_test": N_TEST, "epochs": 2, "download": False}
@@ -210,7 +211,7 @@ def test_linear_classifiers(tiny_cifar, tmp_path):
 def test_resume_reuses_finished_runs(tiny_cifar, fast_plots, tmp_path, monkeypatch):
     config = _tiny("linear", losses=("svm",))
     first = cifar.run_linear(config, tmp_path / "linear", verbose=0)
-    monkeypatch.setattr("neurona.experiments._cifar_runs.train", lambda *a, **k: pytest.fail("retrained"))
+    monkeypatch.setattr("neurona.experiments.cifar.runs.train", lambda *a, **k: pytest.fail("retrained"))
     again = cifar.run_linear(config, tmp_path / "linear", verbose=0, resume=True)
     assert again["results"]["svm"]["final_val_accuracy"] == first["results"]["svm"]["final_val_accuracy"]
 

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from neurona.experiments import _cifar_data, _cifar_runs, cifar, get, report
+from neurona.experiments import cifar, get, report
+from neurona.experiments.cifar import data as _cifar_data, runs as _cifar_runs
 from neurona.experiments._common import RunsFailed
 from neurona.parallel.executors import InProcess, call
 from test_cifar_experiments import TINY, fast_plots, tiny_cifar, write_tiny_cifar  # noqa: F401 - fixtures
@@ -127,7 +128,7 @@ def test_a_failing_run_names_its_settings_the_others_are_kept_and_resume_trains_
 
     fixed = cifar.Ex8Config(**{**TINY, "hidden": (8, 4), "alt_lr": 0.0})
     trained, real = [], _cifar_runs.train
-    monkeypatch.setattr("neurona.experiments._cifar_runs.train", lambda data, run, name, *a, **k:
+    monkeypatch.setattr("neurona.experiments.cifar.runs.train", lambda data, run, name, *a, **k:
                         trained.append(name) or real(data, run, name, *a, **k))
     resumed = cifar.run_ex8(fixed, tmp_path / "ex8", verbose=0, resume=True)
     assert sorted(trained) == ["cce", "mse", "svm"]
@@ -142,7 +143,7 @@ import sys, time
 from pathlib import Path
 from neurona import cli
 from neurona._signals import StopOnSignal
-from neurona.experiments import _cifar_runs
+from neurona.experiments.cifar import runs as _cifar_runs
 
 real, out, block = _cifar_runs.train, Path(sys.argv[1]), sys.argv[2] == "block"
 

@@ -10,7 +10,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from neurona.experiments import _cifar_data, report
+from neurona.experiments import report
+from neurona.experiments.cifar import data as _cifar_data
 from neurona.experiments.report import drawings, sections
 from test_cifar_experiments import ONE_PIXEL_PNG, write_tiny_cifar
 

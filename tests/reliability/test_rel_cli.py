@@ -20,7 +20,8 @@ import pytest
 
 from neurona import cli, experiments
 from neurona.datasets import cifar10
-from neurona.experiments import _cifar_data, _cifar_runs, report
+from neurona.experiments import report
+from neurona.experiments.cifar import data as _cifar_data, runs as _cifar_runs
 from neurona.experiments._output_folder import MARKER, prepare_output, written_files
 
 SRC = Path(cli.__file__).parent

@@ -21,9 +21,10 @@ import traceback
 from pathlib import Path
 
 from ...parallel import make_executor
-from .. import _cifar_data, get
+from .. import get
+from ..cifar import data as cifar_data
 from .._common import RunInterrupted, prepare_output, records_outputs, write_json, write_text
-from .._cifar_runs import train_task
+from ..cifar.runs import train_task
 from .._output_folder import is_neurona_folder
 from . import drawings, sections
 from .schedule import Schedule
@@ -66,7 +67,7 @@ def _run_one(name: str, out: Path, quick: bool, download: bool, changes: dict, v
         config = _config(name, quick, download, changes)
         summary = get(name).run(config, folder, verbose=verbose, overwrite=True, resume=is_neurona_folder(folder))
         return Outcome(name, "done", folder, summary, seconds=time.perf_counter() - started)
-    except _cifar_data.DataUnavailable as exc:
+    except cifar_data.DataUnavailable as exc:
         return Outcome(name, "skipped", folder, message=str(exc))
     except (RunInterrupted, KeyboardInterrupt) as exc:
         return Outcome(name, "interrupted", folder, message=str(exc) or "interrupted",

@@ -15,8 +15,9 @@ import traceback
 
 from ..._signals import StopOnSignal
 from ...parallel import Task
-from .. import _cifar_book, _cifar_data, _cifar_runs, get
-from .._cifar_practical import EXERCISES as CIFAR
+from .. import get
+from ..cifar import book as cifar_book, data as cifar_data, runs as cifar_runs
+from ..cifar.practical import EXERCISES as CIFAR
 from .._common import RunInterrupted, RunsFailed
 from .._output_folder import claim, is_neurona_folder, users_files
 
@@ -66,9 +67,9 @@ class Schedule:
             else:
                 try:
                     config = self.config(name, quick, download, changes.get(name, {}))
-                    books[name] = _cifar_book.start(get(name).exercise, config, out / name, overwrite=True,
+                    books[name] = cifar_book.start(get(name).exercise, config, out / name, overwrite=True,
                                                     resume=is_neurona_folder(out / name), verbose=0)
-                except _cifar_data.DataUnavailable as exc:
+                except cifar_data.DataUnavailable as exc:
                     missing = str(exc)
                     outcomes[name] = self.outcome(name, "skipped", out / name, message=missing)
                     continue
@@ -81,7 +82,7 @@ class Schedule:
     def _estimate(self, task: Task, quick: bool) -> float:
         params = task.params
         if "run" in params:
-            return _cifar_runs.estimated_seconds(params["run"], params["n_train"], params["n_test"])
+            return cifar_runs.estimated_seconds(params["run"], params["n_train"], params["n_test"])
         try:
             config = self.config(params["name"], quick, False, params["changes"])
             return len(get(params["name"]).tasks(config)) * config.epochs * STEP_SECONDS

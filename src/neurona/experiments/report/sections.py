@@ -7,7 +7,8 @@ import time
 
 import numpy as np
 
-from .. import REGISTRY, _cifar_data, cifar
+from .. import REGISTRY, cifar
+from ..cifar import data as cifar_data
 from . import html as H
 
 TITLES = {
@@ -315,6 +316,6 @@ def render(out, outcomes: dict, rows: list, graphs_html: str, graphs_seconds: fl
         nav.append(("cnn-graph", TITLES["cnn-graph"]))
     sections += [exercise_section(name, outcomes.get(name), outcomes, out, quick) for name in outcomes]
     nav += [(name, TITLES[name]) for name in outcomes]
-    hint = f'<p class="muted">CIFAR-10: if missing, {H.prose(_cifar_data.fix_hint())}.</p>'
+    hint = f'<p class="muted">CIFAR-10: if missing, {H.prose(cifar_data.fix_hint())}.</p>'
     return H.page("neurona: the practical reproduced", _intro(outcomes, quick), nav, sections,
                   _footer(quick, total) + hint)

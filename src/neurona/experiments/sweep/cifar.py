@@ -6,8 +6,8 @@ Each worker loads (and caches, once per process) the images it needs; CIFAR-10 m
 
 from __future__ import annotations
 
-from .. import _cifar_data
-from .._cifar_runs import settings, train
+from ..cifar import data as cifar_data
+from ..cifar.runs import settings, train
 from .._common import history_stats
 
 _COMMON = {"n_train": 5000, "n_test": 10000, "lr": 1e-3, "batch_size": 128, "epochs": 50, "reg": 1e-3,
@@ -28,7 +28,7 @@ def _layers(params: dict) -> tuple:
 
 def sweep_run(params: dict) -> dict:
     """Train one run on the framework (BGD, L2); its final and best train/test metrics and epochs."""
-    data = _cifar_data.prepare(params["n_train"], params["n_test"], download=False)
+    data = cifar_data.prepare(params["n_train"], params["n_test"], download=False)
     run = settings("framework", _layers(params), params["loss"], params["lr"], params["batch_size"],
                    params["epochs"], params["reg"], params["seed"])
     record = train(data, run, "sweep", verbose=0)

@@ -7,8 +7,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..datasets import cifar10
-from ..datasets.preprocessing import Standardizer, flatten, one_hot, take_first
+from ...datasets import cifar10
+from ...datasets.preprocessing import Standardizer, flatten, one_hot, take_first
 
 FIX_COMMAND = "neurona data cifar10"
 _CACHE: dict = {}  # (n_train, n_test, data folder) -> CifarData; the report reuses it across exercises

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ._common import run_summary, write_history_csv, write_json
+from .._common import run_summary, write_history_csv, write_json
 
 
 def _plots():
@@ -13,7 +13,7 @@ def _plots():
         import matplotlib  # noqa: F401
     except ImportError:
         return None
-    from ..viz import plots
+    from ...viz import plots
 
     return plots
 

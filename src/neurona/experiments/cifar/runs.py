@@ -1,6 +1,6 @@
 """One CIFAR-10 training run from a plain settings dict, on the framework or the plain-NumPy reference, and its record.
 
-``train_task`` is that run as an executor's task (see _cifar_book, which runs an exercise's runs as tasks).
+``train_task`` is that run as an executor's task (see book, which runs an exercise's runs as tasks).
 
 A run's settings say everything that decides its result, so a finished run can be reused by --resume:
     engine      "framework" (models.Network) or "reference" (neurona.reference, no framework)
@@ -18,11 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import layers, losses, models, optimizers, reference, regularizers
-from .._signals import StopOnSignal
-from . import _cifar_data
-from ._cifar_data import CifarData
-from ._common import RunInterrupted, history_stats
+from ... import layers, losses, models, optimizers, reference, regularizers
+from ..._signals import StopOnSignal
+from . import data as cifar_data
+from .data import CifarData
+from .._common import RunInterrupted, history_stats
 
 ENGINES = ("framework", "reference")
 QUICK = {"n_train": 1000, "n_test": 2000, "epochs": 3}  # every exercise's quick(): seconds, not minutes
@@ -149,7 +149,7 @@ def train_task(params: dict) -> dict:
     Returns the run's record (see ``train``), or {"interrupted": signal name, "message": ...} when a
     signal stopped it; its last epoch checkpoint then stays for --resume.
     """
-    data = _cifar_data.prepare(params["n_train"], params["n_test"], download=False)
+    data = cifar_data.prepare(params["n_train"], params["n_test"], download=False)
     checkpoint = params["checkpoint"]
     if checkpoint is not None and not params["resume"]:
         Path(checkpoint).unlink(missing_ok=True)  # a stale one from an earlier command: start afresh

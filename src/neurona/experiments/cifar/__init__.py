@@ -8,7 +8,7 @@ steps by lr × the batch-*summed* gradient (see the report's section on learning
 
 Each exercise lists its runs (every one with its seed) and trains them as tasks on one executor:
 in this process (``jobs=1``), in local worker processes side by side (``jobs=N``) or on a Dask
-cluster (``scheduler=``), with the same outputs (see _cifar_book).
+cluster (``scheduler=``), with the same outputs (see cifar.book).
 
     neurona run ex3 | ex4 | ex5 | ex8 | linear   [--quick] [--jobs N] [--<field> value ...]
 """
@@ -18,12 +18,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import SimpleNamespace
 
-from ._cifar_book import Exercise, run_exercise
-from ._cifar_ex8 import EX8, LINEAR, Ex8Config, LinearConfig, run_ex8, run_linear
-from ._cifar_output import finish
-from ._common import records_outputs
-from ._cifar_practical import EXERCISES, PRACTICAL
-from ._cifar_runs import quick_config, settings
+from .book import Exercise, run_exercise
+from .ex8 import EX8, LINEAR, Ex8Config, LinearConfig, run_ex8, run_linear
+from .output import finish
+from .._common import records_outputs
+from .practical import EXERCISES, PRACTICAL
+from .runs import quick_config, settings
 
 __all__ = ["PRACTICAL", "EXERCISES", "Ex3Config", "Ex4Config", "Ex5Config", "Ex8Config", "LinearConfig",
            "run_ex3", "run_ex4", "run_ex5", "run_ex8", "run_linear", "experiment"]

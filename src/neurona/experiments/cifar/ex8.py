@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ._cifar_book import Exercise, run_exercise
-from ._cifar_output import finish
-from ._common import records_outputs
-from ._cifar_practical import PRACTICAL
-from ._cifar_runs import quick_config, settings
+from .book import Exercise, run_exercise
+from .output import finish
+from .._common import records_outputs
+from .practical import PRACTICAL
+from .runs import quick_config, settings
 
 
 # ----------------------------------------------------------------------------- Ex. 8

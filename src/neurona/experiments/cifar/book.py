@@ -16,11 +16,11 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from .._signals import StopOnSignal
-from ..parallel import Progress, Task, make_executor
-from . import _cifar_data
-from ._cifar_runs import describe, estimated_seconds, result, train_task
-from ._common import RunInterrupted, RunsFailed, prepare_output, write_json
+from ..._signals import StopOnSignal
+from ...parallel import Progress, Task, make_executor
+from . import data as cifar_data
+from .runs import describe, estimated_seconds, result, train_task
+from .._common import RunInterrupted, RunsFailed, prepare_output, write_json
 
 
 @dataclasses.dataclass(frozen=True)
@@ -180,7 +180,7 @@ class RunBook:
 def start(exercise: Exercise, config, out_dir, overwrite: bool, resume: bool, verbose: int, started=None) -> RunBook:
     """The output folder and a RunBook of the exercise's runs over the prepared data: how every exercise begins."""
     out = prepare_output(out_dir, overwrite, resume)
-    data = _cifar_data.prepare(config.n_train, config.n_test, download=config.download)
+    data = cifar_data.prepare(config.n_train, config.n_test, download=config.download)
     return RunBook(exercise, config, out, data, resume, verbose, started)
 
 
