@@ -160,7 +160,7 @@ class ProgressBar(Callback):
                 self._every = max(1, math.ceil(total / 20))
 
     def on_train_begin(self):
-        self.epochs = min([self.epochs, *(cb.planned_epochs for cb in self.plans if cb.planned_epochs is not None)])
+        self._follow_plans()
         try:
             from tqdm.auto import tqdm
         except ImportError:

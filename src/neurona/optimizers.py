@@ -82,13 +82,16 @@ class Optimizer(_checks.Configurable, _state.Stateful):
             yield piece[0], piece[1], dict(zip(slots, piece[2:]))
 
     def _clipped(self, grads: list) -> list:
+        scale = self._clip_scale(grads)
+        return grads if scale is None else [None if g is None else g * scale for g in grads]
+
+    def _clip_scale(self, grads: list) -> float | None:
+        """The factor clipnorm scales this step's gradients by (None: no clipping); a Python float, so the
+        scaled gradient keeps its dtype."""
         if self.clipnorm is None:
-            return grads
+            return None
         norm = math.sqrt(sum(float(np.vdot(g, g)) for g in grads if g is not None))
-        if norm <= self.clipnorm:
-            return grads
-        scale = self.clipnorm / norm  # a Python float: the scaled gradient keeps its dtype
-        return [None if g is None else g * scale for g in grads]
+        return None if norm <= self.clipnorm else self.clipnorm / norm
 
     def _slot_names(self) -> tuple:
         return ("scratch",)

@@ -347,17 +347,17 @@ def test_a_non_finite_value_in_either_half_is_found_and_named(monkeypatch, where
         for p in params:
             p.grad[...] = 1
         params[index].grad.reshape(-1)[element] = value
-        state.add_penalties(pool=_Pool())
+        state.add_penalties(pool=_Pool)
         assert state.first_bad_gradient() is params[index]
     for p in params:
         p.grad[...] = 1
-    state.add_penalties(pool=_Pool())
+    state.add_penalties(pool=_Pool)
     assert state.first_bad_gradient() is None
     params[index].grad.reshape(-1)[element] = 3e38
-    state.update(_Pool(), batch_size=1)
+    state.update(_Pool, batch_size=1)
     assert state.first_bad_weight() is None  # 1 − 0.1 · 3e38 is finite (its square overflows the dot product)
     params[index].data.reshape(-1)[element] = np.inf
-    state.update(_Pool(), batch_size=1)
+    state.update(_Pool, batch_size=1)
     assert state.first_bad_weight() is params[index]
     state.restore_weights()
     assert np.isinf(params[index].data.reshape(-1)[element])  # the weights saved before that update

@@ -171,7 +171,7 @@ class CapturedStep:
 
     def backward(self) -> None:
         self.current.backward()
-        self.state.add_penalties(self._pool())
+        self.state.add_penalties(self._pool)  # the pool is started only if the update is split
 
     def first_bad_gradient(self):
         return self.state.first_bad_gradient()
@@ -180,7 +180,7 @@ class CapturedStep:
         pass  # update() saves each half of the weights just before updating it
 
     def update(self, batch_size: int) -> None:
-        self.state.update(self._pool(), batch_size)
+        self.state.update(self._pool, batch_size)
 
     def first_bad_weight(self):
         return self.state.first_bad_weight()
@@ -193,7 +193,7 @@ def _check_optimizer(opt) -> None:
     kind = type(opt)
     if not opt.elementwise:
         raise Unsupported(f"the optimizer {kind.__name__} does not update element by element")
-    for method in ("step", "_clipped", "_pieces", "current_lr"):
+    for method in ("step", "_clipped", "_clip_scale", "_pieces", "current_lr"):
         if getattr(kind, method) is not getattr(optimizers.Optimizer, method):
             raise Unsupported(f"the optimizer {kind.__name__} overrides {method}()")
     if len({tuple(s) for s in opt.slots}) > 1:

@@ -94,10 +94,10 @@ class FlatState:
         return True
 
     def _both_halves(self, pool, work) -> list:
-        """``work(start, stop)`` on each half, the second in the pool's thread; the results in order."""
+        """``work(start, stop)`` on each half, the second in a thread of ``pool()``; the results in order."""
         if len(self.halves) == 1:
             return [work(*self.halves[0])]
-        other = pool.submit(work, *self.halves[1])
+        other = pool().submit(work, *self.halves[1])
         first = work(*self.halves[0])
         return [first, other.result()]
 
@@ -120,10 +120,9 @@ class FlatState:
     def update(self, pool, batch_size: int) -> None:
         """Optimizer.step on the flat arrays, after saving the weights: the same clipping, rate, count and update."""
         opt, grads = self.opt, self.grads.buffer
-        if opt.clipnorm is not None:
-            norm = math.sqrt(sum(float(np.vdot(g, g)) for g in self.grads.views))  # per parameter, as Optimizer does
-            if norm > opt.clipnorm:
-                np.multiply(grads, opt.clipnorm / norm, out=grads)
+        scale = opt._clip_scale(self.grads.views)  # the norm over the parameters, as Optimizer.step takes it
+        if scale is not None:
+            np.multiply(grads, scale, out=grads)
         lr = opt.current_lr(batch_size)
         opt.iterations += 1
 
